@@ -1,0 +1,401 @@
+"""Streaming, atomic video writer.
+
+Frames are piped as raw RGB into an ffmpeg process that encodes them to a temporary file beside
+the output; only a complete, successful run renames it to the output name. An error, a Ctrl-C or
+a crash leaves nothing under the output name. Audio, subtitles, chapters and metadata are copied
+from a source file by the same ffmpeg process, re-encoded only when the container cannot hold
+them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import threading
+import uuid
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import OptionError, OutputError
+from .color import ColorSpec, color_spec, default_matrix
+from .ffmpeg import ffmpeg_exe, last_error_line
+from .probe import VideoInfo
+
+log = logging.getLogger("vidgen")
+
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+CODECS = ("h264", "h265", "vp9", "ffv1")
+DEFAULT_CRF = {"h264": 18, "h265": 20, "vp9": 24}
+_ENCODER = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "ffv1": "ffv1"}
+_CODEC_CONTAINERS = {
+    "h264": ("mp4", "mov", "matroska", "avi"),
+    "h265": ("mp4", "mov", "matroska"),
+    "vp9": ("webm", "matroska", "mp4"),
+    "ffv1": ("matroska", "avi", "mov"),
+}
+# Audio codecs each container takes as they are; anything else is re-encoded to the fallback.
+_AUDIO_OK = {
+    "mp4": {"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"},
+    "mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_s24be", "pcm_f32le"},
+    "matroska": None,  # takes everything
+    "webm": {"opus", "vorbis"},
+    "avi": {"mp3", "ac3", "pcm_s16le", "pcm_u8"},
+}
+_AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "avi": "libmp3lame", "matroska": "aac"}
+_TEXT_SUBS = {"subrip", "ass", "ssa", "webvtt", "mov_text", "text"}
+_SUB_TARGET = {"mp4": "mov_text", "mov": "mov_text", "matroska": None, "webm": "webvtt", "avi": None}
+# ffv1 stores these pixel formats as they are; others map to the nearest one it has.
+_FFV1_SAME = {"yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "gray", "bgr0", "gbrp",
+              "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv444p12le",
+              "yuv420p16le", "yuv422p16le", "yuv444p16le", "gbrp10le", "gbrp12le", "gbrp14le", "gbrp16le",
+              "gray16le", "gray10le", "gray12le", "yuva420p", "yuva444p", "bgra", "rgb48le"}
+_FFV1_MAP = {"rgb24": "bgr0", "bgr24": "bgr0", "rgba": "bgra", "argb": "bgra", "abgr": "bgra", "rgb0": "bgr0",
+             "0rgb": "bgr0", "0bgr": "bgr0", "rgb48le": "gbrp16le", "bgr48le": "gbrp16le", "rgb48be": "gbrp16le",
+             "yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p", "gray8": "gray",
+             "nv12": "yuv420p", "nv21": "yuv420p", "p010le": "yuv420p10le"}
+
+
+def container_for(path: Path) -> str | None:
+    """ffmpeg muxer for an output path; None means an image-sequence folder."""
+    suffix = path.suffix.lower()
+    if suffix in CONTAINERS:
+        return CONTAINERS[suffix]
+    if suffix == "" or path.is_dir():
+        return None
+    raise OptionError(f"cannot write '{suffix}' files: use one of {', '.join(CONTAINERS)} or a folder for PNG frames")
+
+
+@dataclass
+class EncodeSettings:
+    """How to encode: codec, quality and pixel format. ``None`` fields take the defaults."""
+
+    codec: str = "h264"
+    crf: int | None = None
+    preset: str = "medium"
+    pix_fmt: str | None = None
+
+    def validate(self) -> None:
+        if self.codec not in CODECS:
+            raise OptionError(f"unknown codec '{self.codec}': choose one of {', '.join(CODECS)}")
+        if self.crf is not None:
+            top = 63 if self.codec == "vp9" else 51
+            if self.codec == "ffv1":
+                raise OptionError("--crf does not apply to ffv1, which is lossless")
+            if not 0 <= self.crf <= top:
+                raise OptionError(f"--crf must be between 0 and {top} for {self.codec}, not {self.crf}")
+
+
+def output_pix_fmt(settings: EncodeSettings, source: VideoInfo | None, deep: bool) -> str:
+    """Pixel format of the encoded stream."""
+    if settings.pix_fmt:
+        return settings.pix_fmt
+    if settings.codec == "ffv1":
+        src = source.pix_fmt if source is not None else ("rgb48le" if deep else "rgb24")
+        if src in _FFV1_MAP:
+            return _FFV1_MAP[src]
+        return src if src in _FFV1_SAME else ("yuv444p16le" if deep else "yuv444p")
+    if settings.codec == "h265" and deep:
+        return "yuv420p10le"
+    return "yuv420p"
+
+
+def _is_rgb_fmt(pix_fmt: str) -> bool:
+    return pix_fmt.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr"))
+
+
+class VideoWriter:
+    """Write ``(H, W, 3)`` RGB frames to a video file or a folder of PNGs, atomically.
+
+    ``source`` is the video the frames came from: its colour description is kept, and its audio
+    and subtitles are copied unless ``keep_audio`` / ``keep_subtitles`` say otherwise.
+    Frames may be ``uint8`` or ``uint16`` (``deep=True``). Example::
+
+        with VideoWriter("out.mp4", 640, 360, Fraction(30000, 1001), source=info) as w:
+            for frame in frames:
+                w.write(frame)
+        # out.mp4 exists only now, and only if no exception left the block
+    """
+
+    def __init__(self, path: str | os.PathLike, width: int, height: int, fps: Fraction, *,
+                 source: VideoInfo | None = None, settings: EncodeSettings | None = None,
+                 deep: bool = False, keep_audio: bool = True, keep_subtitles: bool = True):
+        self.path = Path(path)
+        self.width, self.height, self.fps = width, height, Fraction(fps)
+        self.source = source
+        self.settings = settings or EncodeSettings()
+        self.settings.validate()
+        self.deep = deep
+        self.frames_written = 0
+        self._pngs_written = 0
+        self.container = container_for(self.path)
+        self._keep_audio, self._keep_subs = keep_audio, keep_subtitles
+        self._proc: subprocess.Popen | None = None
+        self._stderr = b""
+        self._q: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._closed = False
+        check_output_path(self.path, source.path if source is not None else None)
+        tag = f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.tmp_path = self.path.with_name(tag + self.path.suffix)
+        if self.container is None:
+            self.tmp_path.mkdir()
+        else:
+            self._start_ffmpeg()
+        self._q = queue.Queue(maxsize=3)
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+        self._thread.start()
+
+    # -- ffmpeg command -----------------------------------------------------------------------
+    def _stream_args(self) -> list[str]:
+        """Maps and codecs for the source's audio and subtitle streams."""
+        src = self.source
+        if src is None or src.is_image_sequence or not (src.audio or src.subtitles):
+            return []
+        args: list[str] = []
+        ai = si = 0
+        if self._keep_audio:
+            ok = _AUDIO_OK[self.container]
+            for s in src.audio:
+                args += ["-map", f"1:{s.index}"]
+                if ok is None or s.codec in ok:
+                    args += [f"-c:a:{ai}", "copy"]
+                else:
+                    fallback = _AUDIO_FALLBACK[self.container]
+                    args += [f"-c:a:{ai}", fallback]
+                    log.warning(f"audio stream {s.index} ({s.codec}) cannot go into {self.path.suffix} "
+                                        f"as it is; re-encoded to {fallback}")
+                ai += 1
+        if self._keep_subs:
+            target = _SUB_TARGET[self.container]
+            for s in src.subtitles:
+                if self.container == "avi":
+                    log.warning(f"subtitle stream {s.index} dropped: .avi cannot hold subtitles")
+                    continue
+                if target is None:
+                    codec = "srt" if s.codec == "mov_text" else "copy"
+                elif s.codec == target or (target == "mov_text" and s.codec == "mov_text"):
+                    codec = "copy"
+                elif s.codec in _TEXT_SUBS:
+                    codec = target
+                else:
+                    log.warning(f"subtitle stream {s.index} ({s.codec}, a bitmap format) dropped: "
+                                        f"{self.path.suffix} cannot hold it; use .mkv to keep it")
+                    continue
+                args += ["-map", f"1:{s.index}", f"-c:s:{si}", codec]
+                si += 1
+        if args:
+            args = ["-map_metadata", "1", "-map_chapters", "1", *args]
+        return args
+
+    def _ffmpeg_cmd(self) -> list[str]:
+        s = self.settings
+        if self.container not in _CODEC_CONTAINERS[s.codec]:
+            raise OptionError(f"{s.codec} cannot go into {self.path.suffix}: use "
+                              + " or ".join(sorted({k for k, v in CONTAINERS.items() if v in _CODEC_CONTAINERS[s.codec]})))
+        pipe_fmt = "rgb48le" if self.deep else "rgb24"
+        out_fmt = output_pix_fmt(s, self.source, self.deep)
+        spec: ColorSpec
+        if self.source is not None and not self.source.is_image_sequence:
+            spec = color_spec(self.source)
+        else:
+            m = default_matrix(self.width, self.height)
+            spec = ColorSpec(matrix=m, range="tv", primaries=m, trc=m)
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
+               "-f", "rawvideo", "-pix_fmt", pipe_fmt, "-s", f"{self.width}x{self.height}",
+               "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0"]
+        streams = self._stream_args()
+        if streams:
+            cmd += ["-i", str(self.source.path)]
+        cmd += ["-map", "0:v"]
+        filters = []
+        rgb_out = _is_rgb_fmt(out_fmt)
+        odd = (self.width % 2 or self.height % 2) and out_fmt.startswith(("yuv420", "yuv422", "nv12", "p010"))
+        if odd and s.codec != "ffv1":
+            # x264/x265/vpx refuse odd sizes in 4:2:0; smear the last row/column into a padding pixel.
+            pw, ph = self.width % 2, self.height % 2
+            filters.append(f"pad=w=iw+{pw}:h=ih+{ph},fillborders=right={pw}:bottom={ph}:mode=smear")
+            log.warning(f"{self.width}x{self.height} is odd; {s.codec} 4:2:0 needs even sizes, so the output "
+                                f"is padded to {self.width + pw}x{self.height + ph} (--codec ffv1 keeps it exact)")
+        if rgb_out:
+            filters.append(f"format={out_fmt}")
+        else:
+            filters.append(f"scale=out_color_matrix={spec.sws_matrix}:out_range={spec.range}"
+                           f":flags=bicubic+accurate_rnd+full_chroma_int,format={out_fmt}")
+        tags = spec.setparams(rgb_out)
+        if tags:
+            filters.append(tags)
+        cmd += ["-vf", ",".join(filters), "-c:v", _ENCODER[s.codec], "-pix_fmt", out_fmt]
+        if s.codec == "ffv1":
+            cmd += ["-level", "3", "-g", "1", "-slicecrc", "1"]
+        elif s.codec == "vp9":
+            cmd += ["-crf", str(s.crf if s.crf is not None else DEFAULT_CRF["vp9"]), "-b:v", "0", "-row-mt", "1"]
+        else:
+            cmd += ["-crf", str(s.crf if s.crf is not None else DEFAULT_CRF[s.codec]), "-preset", s.preset]
+            if s.codec == "h265":
+                cmd += ["-tag:v", "hvc1", "-x265-params", "log-level=error"]
+        cmd += streams
+        if self.container in ("mp4", "mov"):
+            cmd += ["-movflags", "+faststart"]
+        cmd += ["-f", self.container, str(self.tmp_path)]
+        return cmd
+
+    def _start_ffmpeg(self) -> None:
+        cmd = self._ffmpeg_cmd()
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      start_new_session=True)
+        self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_thread.start()
+
+    def _read_stderr(self) -> None:
+        assert self._proc is not None and self._proc.stderr is not None
+        self._stderr = self._proc.stderr.read()[-20000:]
+
+    # -- writing --------------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Background thread: hand frames to ffmpeg (or to PNG files) while the caller computes."""
+        assert self._q is not None
+        while True:
+            frame = self._q.get()
+            if frame is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                if self.container is None:
+                    self._write_png(frame)
+                else:
+                    assert self._proc is not None and self._proc.stdin is not None
+                    self._proc.stdin.write(np.ascontiguousarray(frame).data)
+            except BaseException as e:
+                self._error = e
+
+    def _write_png(self, frame: np.ndarray) -> None:
+        import cv2
+
+        name = self.tmp_path / f"{self._pngs_written:08d}.png"
+        bgr = cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_RGB2BGR)
+        if not cv2.imwrite(str(name), bgr, [cv2.IMWRITE_PNG_COMPRESSION, 3]):
+            raise OutputError(f"could not write {name}")
+        self._pngs_written += 1
+
+    def write(self, frame: np.ndarray) -> None:
+        """Queue one ``(H, W, 3)`` RGB frame (uint8, or uint16 if ``deep``)."""
+        want = np.uint16 if self.deep else np.uint8
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != want:
+            raise ValueError(f"frame {frame.shape} {frame.dtype} does not match the writer's "
+                             f"({self.height}, {self.width}, 3) {np.dtype(want)}")
+        self._raise_if_failed()
+        assert self._q is not None
+        self._q.put(frame)
+        self.frames_written += 1
+
+    def _ffmpeg_failure(self) -> OutputError:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+        if self._proc is not None:
+            self._proc.wait()
+            self._stderr_thread.join(timeout=5)
+        msg = last_error_line(self._stderr.decode("utf-8", "replace")) if self._stderr else str(self._error)
+        return OutputError(f"writing {self.path} failed: {msg}")
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            err = self._error
+            if isinstance(err, OutputError):
+                raise err
+            raise self._ffmpeg_failure()
+
+    def close(self) -> Path:
+        """Finish encoding and move the file into place; returns the output path."""
+        if self._closed:
+            return self.path
+        assert self._q is not None and self._thread is not None
+        self._q.put(None)
+        self._thread.join()
+        self._raise_if_failed()
+        if self.frames_written == 0:
+            self.abort()
+            raise OutputError(f"no frames to write to {self.path}")
+        if self._proc is not None:
+            assert self._proc.stdin is not None
+            try:
+                self._proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            rc = self._proc.wait()
+            self._stderr_thread.join(timeout=5)
+            if rc != 0:
+                err = OutputError(f"writing {self.path} failed: "
+                                  f"{last_error_line(self._stderr.decode('utf-8', 'replace'))}")
+                self.abort()
+                raise err
+        self._closed = True
+        try:
+            if self.container is None:
+                if self.path.exists():
+                    self.path.rmdir()  # empty (checked up front); a folder that filled since fails here
+                os.replace(self.tmp_path, self.path)
+            else:
+                os.replace(self.tmp_path, self.path)
+        except OSError as e:
+            self.abort()
+            raise OutputError(f"could not move the finished output to {self.path}: {e.strerror}") from None
+        return self.path
+
+    def abort(self) -> None:
+        """Stop encoding and delete the partial output."""
+        self._closed = True
+        if self._q is not None and self._thread is not None and self._thread.is_alive():
+            self._error = self._error or RuntimeError("aborted")
+            self._q.put(None)
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.tmp_path.is_dir():
+            shutil.rmtree(self.tmp_path, ignore_errors=True)
+        elif self.tmp_path.exists():
+            self.tmp_path.unlink()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def check_output_path(out: Path, source: Path | None) -> None:
+    """Refuse an output that would overwrite the input or cannot be written."""
+    if source is not None:
+        try:
+            same = out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source))
+        except OSError:
+            same = False
+        if same:
+            raise OutputError(f"the output {out} is the input file; pick another name with -o")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"cannot write {out}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {out}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {out}: folder {parent} is not writable")
+    if out.is_dir():
+        if out.suffix.lower() in CONTAINERS:
+            raise OutputError(f"cannot write {out}: a folder of that name exists")
+        if any(out.iterdir()):
+            raise OutputError(f"output folder {out} is not empty; pick an empty or new folder")
+    elif out.exists() and not out.is_file():
+        raise OutputError(f"cannot write {out}: it exists and is not a regular file")
+

@@ -1,0 +1,1 @@
+"""Pipelines: one file per job, each a class whose ``__call__`` runs it end to end."""

@@ -1,0 +1,272 @@
+"""Frame interpolation: a video in, the same video at a higher frame rate (or in slow motion) out.
+
+Frames stream from the reader through the retimer to the writer; at most two distinct input frames
+and a few queued output frames are in memory at once, whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..errors import OptionError
+from ..interpolators.scenes import SceneDetector, Thumb
+from ..io.probe import VideoInfo, probe
+from ..io.reader import VideoReader
+from ..io.writer import EncodeSettings, VideoWriter, container_for
+from ..progress import progress_bar
+
+log = logging.getLogger("vidgen")
+
+
+class FrameInterpolator(Protocol):
+    """What the pipeline needs of an interpolation method (classical or learned)."""
+
+    def prepare(self, frame0: np.ndarray, frame1: np.ndarray) -> Any: ...
+
+    def interpolate(self, state: Any, t: float) -> np.ndarray: ...
+
+
+@dataclass
+class RetimeStats:
+    """What the retimer did, for the user and for tests."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    interpolated: int = 0
+    cuts: int = 0  # pairs of distinct frames found to be a scene cut
+    duplicates: int = 0  # input frames found to repeat the previous distinct frame
+    held: int = 0  # output frames that repeat a real frame at a cut or a still
+
+
+@dataclass
+class InterpolationOutput:
+    """Result of :class:`InterpolationPipeline`."""
+
+    path: Path | None
+    fps: Fraction
+    stats: RetimeStats
+    seconds: float
+    notices: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Key:
+    pos: int  # index of the input frame
+    frame: np.ndarray
+    thumb: Thumb
+    hold: bool = False  # same picture as the previous key: the end of a still
+
+
+def parse_rate(text: str | float | Fraction) -> Fraction:
+    """A frame rate from ``"60"``, ``"59.94"``, ``"60000/1001"`` or a number.
+
+    Decimal rates that people write for NTSC (23.976, 29.97, 59.94, 119.88) become the exact
+    rationals they stand for.
+    """
+    if isinstance(text, Fraction):
+        rate = text
+    else:
+        s = str(text).strip()
+        try:
+            if "/" in s:
+                n, d = s.split("/", 1)
+                rate = Fraction(int(n), int(d))
+            else:
+                rate = Fraction(s)
+        except (ValueError, ZeroDivisionError):
+            raise OptionError(f"'{text}' is not a frame rate: write 60, 59.94 or 60000/1001") from None
+        for exact in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(120000, 1001)):
+            if rate != exact and abs(float(rate) - float(exact)) < 0.0015 and "/" not in s:
+                rate = exact
+    if not 0 < rate <= 1000:
+        raise OptionError(f"frame rate {text} is out of range (0, 1000]")
+    return rate
+
+
+def retime(frames: Iterable[np.ndarray], step: Fraction, interpolator: FrameInterpolator,
+           detector: SceneDetector | None = None, detect_cuts: bool = True, dedup: bool = True,
+           max_duplicate_run: int = 3, stats: RetimeStats | None = None) -> Iterator[np.ndarray]:
+    """Resample a stream of frames in time: output frame j shows input time ``j * step``.
+
+    Input frame i sits at time i. Output frames land on input frames where ``j * step`` is a
+    whole number (those frames pass through untouched) and are interpolated between them
+    otherwise; ``ceil(n / step)`` frames come out for n in, so the duration is kept. With
+    ``dedup``, a frame that repeats the previous one (animation on twos, a stall) is dropped and
+    the distinct frames around it are re-timed, so motion stays even; a run longer than
+    ``max_duplicate_run`` is a real still and is held. Across a scene cut the nearest real frame
+    is repeated. Example::
+
+        out = list(retime(frames, Fraction(1, 2), ClassicalInterpolator()))   # 2x
+    """
+    if step <= 0:
+        raise ValueError("step must be positive")
+    stats = stats if stats is not None else RetimeStats()
+    detector = detector or SceneDetector()
+    src = iter(frames)
+    keys: list[_Key] = []
+    eof = False
+    n = 0
+    dup_run = 0
+    pair_state: Any = None
+    pair_cut: bool | None = None
+
+    def pull() -> None:
+        nonlocal eof, n, dup_run
+        try:
+            frame = next(src)
+        except StopIteration:
+            eof = True
+            return
+        pos = n
+        n += 1
+        stats.frames_in = n
+        thumb = Thumb(frame)
+        if keys and dedup and detector.is_duplicate(keys[-1].thumb, thumb):
+            dup_run += 1
+            stats.duplicates += 1
+            return
+        if dup_run > max_duplicate_run:
+            # A long run is a still: hold it until its last frame, then move on.
+            last = keys[-1]
+            keys.append(_Key(pos - 1, last.frame, last.thumb, hold=True))
+            stats.duplicates -= dup_run
+        dup_run = 0
+        keys.append(_Key(pos, frame, thumb))
+
+    j = 0
+    while True:
+        p = j * step
+        while not eof and (not keys or keys[-1].pos <= p):
+            pull()
+        if eof and p >= n:
+            break
+        while len(keys) >= 2 and keys[1].pos <= p:
+            keys.pop(0)
+            pair_state, pair_cut = None, None
+        a = keys[0]
+        b = keys[1] if len(keys) > 1 else None
+        if p == a.pos or b is None:
+            out = a.frame
+        else:
+            t = (p - a.pos) / (b.pos - a.pos)
+            if pair_cut is None:
+                pair_cut = detect_cuts and not b.hold and detector.is_cut(a.thumb, b.thumb)
+                stats.cuts += int(pair_cut)
+            if b.hold or pair_cut:
+                out = a.frame if t <= Fraction(1, 2) else b.frame
+                stats.held += 1
+            else:
+                if pair_state is None:
+                    pair_state = interpolator.prepare(a.frame, b.frame)
+                out = interpolator.interpolate(pair_state, float(t))
+                stats.interpolated += 1
+        stats.frames_out += 1
+        yield out
+        j += 1
+
+
+def default_output(src: Path, tag: str, codec: str) -> Path:
+    """``clip.mp4`` -> ``clip_2x.mp4`` beside it (``.mkv`` for ffv1, ``.webm`` for vp9)."""
+    suffix = {"ffv1": ".mkv", "vp9": ".webm"}.get(codec, ".mp4")
+    stem = src.name if src.is_dir() else src.stem
+    return src.parent / f"{stem}_{tag}{suffix}"
+
+
+class InterpolationPipeline:
+    """Raise a video's frame rate, or slow it down, by generating frames between the real ones.
+
+    Example::
+
+        pipe = InterpolationPipeline()                       # classical flow, no weights
+        result = pipe("in.mp4", "out.mp4", factor=2)         # 2x the frame rate, audio kept
+        result = pipe("in.mp4", "out.mp4", fps="60")         # any target rate, e.g. 23.976 -> 60
+        result = pipe("in.mp4", "slow.mp4", factor=4, slowmo=True)  # 4x slower, same rate
+    """
+
+    def __init__(self, interpolator: FrameInterpolator | None = None, scene_detector: SceneDetector | None = None,
+                 dedup: bool = True, max_duplicate_run: int = 3, detect_cuts: bool = True):
+        if interpolator is None:
+            from ..interpolators.classical import ClassicalInterpolator
+
+            interpolator = ClassicalInterpolator()
+        self.interpolator = interpolator
+        self.scene_detector = scene_detector or SceneDetector()
+        self.dedup = dedup
+        self.max_duplicate_run = max_duplicate_run
+        self.detect_cuts = detect_cuts
+
+    # 1. check inputs
+    @staticmethod
+    def check_inputs(factor: float | None, fps: Any, slowmo: bool) -> None:
+        if factor is not None and fps is not None:
+            raise OptionError("give either --factor or --fps, not both")
+        if factor is not None:
+            if isinstance(factor, float) and not factor.is_integer():
+                raise OptionError(f"--factor must be a whole number of at least 2, not {factor}")
+            if not 2 <= int(factor) <= 64:
+                raise OptionError(f"--factor must be between 2 and 64, not {factor:g}")
+
+    # 2. decide the output timing
+    @staticmethod
+    def timing(in_fps: Fraction, factor: int | None, fps: Any, slowmo: bool) -> tuple[Fraction, Fraction]:
+        """(output frame rate, input frames per output frame)."""
+        target = in_fps * int(factor) if fps is None else parse_rate(fps)
+        step = in_fps / target
+        return (in_fps if slowmo else target), step
+
+    def __call__(self, input: str | os.PathLike, output: str | os.PathLike | None = None, *,
+                 factor: int | None = None, fps: Any = None, slowmo: bool = False,
+                 encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
+                 image_fps: Any = None) -> InterpolationOutput:
+        started = time.perf_counter()
+        encode = encode or EncodeSettings()
+        encode.validate()
+        if factor is None and fps is None:
+            factor = 2
+        # 1. check inputs
+        self.check_inputs(factor, fps, slowmo)
+        info: VideoInfo = probe(input, parse_rate(image_fps) if image_fps is not None else None)
+        # 2. output timing and name
+        out_fps, step = self.timing(info.fps, factor, fps, slowmo)
+        if output is None:
+            tag = (f"slowmo{factor}x" if slowmo else f"{factor}x") if fps is None else f"{float(parse_rate(fps)):g}fps"
+            output = default_output(info.path, tag, encode.codec)
+        output = Path(output)
+        container_for(output)
+        notices: list[str] = []
+        if info.variable_frame_rate:
+            notices.append(f"{info.path.name} has a variable frame rate; it is read at a constant "
+                           f"{_rate_text(info.fps)} fps")
+        if slowmo and (info.audio or info.subtitles):
+            notices.append("--slowmo stretches time, so the audio and subtitles are dropped")
+        for n in notices:
+            log.warning(n)
+        # 3. stream: read -> retime -> write
+        stats = RetimeStats()
+        total = math.ceil(info.frame_count / step) if info.frame_count else None
+        with VideoReader(info) as reader, \
+                VideoWriter(output, info.width, info.height, out_fps, source=info, settings=encode,
+                            deep=reader.dtype == np.uint16, keep_audio=keep_audio and not slowmo,
+                            keep_subtitles=not slowmo) as writer, \
+                progress_bar(total, "interpolate", enabled=progress) as bar:
+            frames = retime(reader, step, self.interpolator, self.scene_detector, detect_cuts=self.detect_cuts,
+                            dedup=self.dedup, max_duplicate_run=self.max_duplicate_run, stats=stats)
+            for frame in frames:
+                writer.write(frame)
+                bar.update(1)
+        return InterpolationOutput(path=output, fps=out_fps, stats=stats, seconds=time.perf_counter() - started,
+                                   notices=notices)
+
+
+def _rate_text(r: Fraction) -> str:
+    return f"{r.numerator}" if r.denominator == 1 else f"{r.numerator}/{r.denominator} (~{float(r):.3f})"
