@@ -34,6 +34,7 @@ class ClassicalConfig:
     flow_max_side: int = 640  # flow is estimated with the longer side scaled down to this (pixels)
     patch_stride: int = 2  # DIS patch stride: 2 is denser and better on fast motion than the preset's 4
     consistency_scale: float = 1.0  # c = exp(-scale * forward-backward error in flow pixels)
+    agreement_scale: float = 0.5  # visibility = consistency * exp(-scale * |source motion - target motion|)
 
 
 @dataclass
@@ -58,8 +59,10 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_gray8(frame: np.ndarray, scale: float) -> np.ndarray:
-    if frame.dtype != np.uint8:
+    if frame.dtype == np.uint16:
         frame = (frame >> 8).astype(np.uint8)
+    elif frame.dtype != np.uint8:  # float in [0, 1]
+        frame = np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8)
     g = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     if scale != 1.0:
         h, w = g.shape
@@ -102,7 +105,8 @@ def _fill_holes(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
 class ClassicalInterpolator:
     """Flow-based interpolation between two frames at any time t (see the module docstring).
 
-    Frames are ``(H, W, 3)`` RGB arrays, ``uint8`` or ``uint16``; outputs have the same type.
+    Frames are ``(H, W, 3)`` RGB arrays, ``uint8``, ``uint16`` or ``float32`` in [0, 1]; outputs have
+    the same type.
     Example::
 
         interp = ClassicalInterpolator()
@@ -162,6 +166,13 @@ class ClassicalInterpolator:
         covered = (wsum > 0).reshape(h, w).astype(np.float32)
         return _fill_holes(motion, covered).astype(np.float32)
 
+    def _visibility(self, flow, conf, motion, mx, my, sign) -> np.ndarray:
+        src_motion = sign * cv2.remap(flow, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        src_conf = cv2.remap(conf, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        d = src_motion - motion
+        agree = np.exp(-self.config.agreement_scale * cv2.magnitude(d[..., 0], d[..., 1]))
+        return agree * src_conf
+
     def interpolate(self, state: PairState, t: float) -> np.ndarray:
         """The frame at time ``t`` in (0, 1) between the two frames of ``state``."""
         f0, f1 = state.frame0, state.frame1
@@ -169,11 +180,11 @@ class ClassicalInterpolator:
         m = self.motion_at(state, t)
         hs, ws = m.shape[:2]
         gxs, gys = _grid(hs, ws)
-        # Consistency of the pixel each warp samples, at flow resolution.
-        c0 = cv2.remap(state.conf0, gxs - t * m[..., 0], gys - t * m[..., 1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
-        c1 = cv2.remap(state.conf1, gxs + (1 - t) * m[..., 0], gys + (1 - t) * m[..., 1], cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_REPLICATE)
+        # Visibility: a frame sees the target pixel if the pixel the warp samples there really moves
+        # with the target's motion (and its own flow is consistent). Occluded pixels fail this test.
+        c0 = self._visibility(state.flow01, state.conf0, m, gxs - t * m[..., 0], gys - t * m[..., 1], 1.0)
+        c1 = self._visibility(state.flow10, state.conf1, m, gxs + (1 - t) * m[..., 0], gys + (1 - t) * m[..., 1],
+                              -1.0)
         if (hs, ws) != (h, w):
             m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
             m *= np.array([w / ws, h / hs], np.float32)
@@ -185,4 +196,7 @@ class ClassicalInterpolator:
                        borderMode=cv2.BORDER_REPLICATE)
         k0 = (1 - t) * c0 + 1e-3
         k1 = t * c1 + 1e-3
-        return cv2.blendLinear(w0, w1, k0, k1)
+        if w0.dtype in (np.uint8, np.float32):
+            return cv2.blendLinear(w0, w1, k0, k1)
+        out = cv2.blendLinear(w0.astype(np.float32), w1.astype(np.float32), k0, k1)  # uint16
+        return np.clip(out + 0.5, 0, np.iinfo(w0.dtype).max).astype(w0.dtype)

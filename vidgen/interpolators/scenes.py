@@ -31,8 +31,10 @@ class Thumb:
     __slots__ = ("small", "cells")
 
     def __init__(self, frame: np.ndarray):
-        if frame.dtype != np.uint8:
+        if frame.dtype == np.uint16:
             frame = (frame >> 8).astype(np.uint8)
+        elif frame.dtype != np.uint8:  # float in [0, 1]
+            frame = np.clip(frame * 255 + 0.5, 0, 255).astype(np.uint8)
         g = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         self.small = cv2.resize(g, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
         self.cells = cv2.resize(g, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32)

