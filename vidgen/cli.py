@@ -88,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-dup-run", type=_positive_int, default=3, metavar="N",
                    help="a run of more than N repeated frames is a real still and is held (default 3)")
     m.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
-    m.add_argument("--flow-max-side", type=_positive_int, default=640, metavar="PX",
+    m.add_argument("--flow-max-side", type=_positive_int, default=512, metavar="PX",
                    help="estimate motion on frames scaled to this longer side; warping stays at full "
-                        "resolution (default 640; higher is slower and finer)")
+                        "resolution (default 512; higher is slower and finer)")
     _add_encode_options(p)
     p.set_defaults(func=_cmd_interpolate)
     return parser

@@ -17,8 +17,9 @@ class _Silent:
 
 @contextlib.contextmanager
 def progress_bar(total: int | None, desc: str, enabled: bool = True, unit: str = "frame") -> Iterator:
-    """A tqdm bar on stderr (or a silent stand-in when ``enabled`` is false)."""
-    if not enabled:
+    """A tqdm bar on stderr (or a silent stand-in when ``enabled`` is false or stderr is no terminal,
+    where a bar would only fill a log with lines)."""
+    if not enabled or not sys.stderr.isatty():
         yield _Silent()
         return
     from tqdm import tqdm
@@ -26,5 +27,8 @@ def progress_bar(total: int | None, desc: str, enabled: bool = True, unit: str =
     bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
     try:
         yield bar
+    except BaseException:
+        bar.leave = False  # clear the bar, so an error message stands on its own line
+        raise
     finally:
         bar.close()

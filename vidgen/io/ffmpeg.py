@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import subprocess
 
@@ -42,9 +43,10 @@ def run_ffmpeg(args: list[str], timeout: float | None = 120) -> subprocess.Compl
 
 def last_error_line(stderr: str) -> str:
     """The most telling line of an ffmpeg error log, for a one-line message."""
-    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    lines = [re.sub(r"^(\[[^\]]*\]\s*)+", "", ln.strip()) for ln in stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in lines if ln]
     for ln in reversed(lines):
         low = ln.lower()
         if "error" in low or "invalid" in low or "no such" in low or "not found" in low or "denied" in low:
-            return ln.split("] ", 1)[-1]
-    return lines[-1].split("] ", 1)[-1] if lines else "ffmpeg failed without a message"
+            return ln
+    return lines[-1] if lines else "ffmpeg failed without a message"

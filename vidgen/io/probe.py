@@ -113,13 +113,22 @@ def _snap_rate(value: float) -> Fraction:
 
 
 def _fraction(text: str) -> Fraction | None:
+    """A frame rate from ffmpeg's ``num/den``, snapped to the NTSC or whole rate it approximates.
+
+    Matroska stores times in milliseconds, so 60000/1001 comes back as 19001/317; the two differ
+    by 5e-8 relative, far less than any real rate difference.
+    """
     try:
         num, den = text.split("/")
         if int(den) == 0 or int(num) == 0:
             return None
-        return Fraction(int(num), int(den))
+        rate = Fraction(int(num), int(den))
     except ValueError:
         return None
+    for exact in (*_STANDARD_RATES, Fraction(round(rate))):
+        if exact and abs(rate / exact - 1) < 1e-5:
+            return exact
+    return rate
 
 
 def _unknown(value: str | None) -> str | None:
