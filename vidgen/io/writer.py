@@ -352,12 +352,13 @@ class VideoWriter:
     def abort(self) -> None:
         """Stop encoding and delete the partial output."""
         self._closed = True
-        if self._q is not None and self._thread is not None and self._thread.is_alive():
-            self._error = self._error or RuntimeError("aborted")
-            self._q.put(None)
+        # Stop ffmpeg first: a writer thread blocked on its pipe then fails at once and drains.
         if self._proc is not None and self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        if self._q is not None and self._thread is not None and self._thread.is_alive():
+            self._error = self._error or RuntimeError("aborted")
+            self._q.put(None)
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self.tmp_path.is_dir():
