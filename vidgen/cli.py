@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--slowmo", action="store_true",
                    help="keep the input's frame rate and stretch time instead (audio is dropped)")
     m = p.add_argument_group("method")
+    m.add_argument("--model", default="classical", metavar="NAME",
+                   help="classical (default: optical flow, no weights), learned (the network vidgen ships), "
+                        "or rife:PATH for a Practical-RIFE v4.6/v4.25 train_log/flownet.pkl you have")
+    m.add_argument("--adapter", default=None, metavar="FILE",
+                   help="fine-tuned weights from 'vidgen finetune interpolate' (with --model learned)")
     m.add_argument("--no-dedup", action="store_true",
                    help="treat repeated frames as motion stops instead of re-timing around them")
     m.add_argument("--max-dup-run", type=_positive_int, default=3, metavar="N",
@@ -105,10 +110,10 @@ def _encode_settings(args: argparse.Namespace):
 
 
 def _cmd_interpolate(args: argparse.Namespace) -> int:
-    from .interpolators.classical import ClassicalConfig, ClassicalInterpolator
+    from .interpolators import make_interpolator
     from .pipelines.interpolation import InterpolationPipeline
 
-    interp = ClassicalInterpolator(ClassicalConfig(flow_max_side=args.flow_max_side))
+    interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=args.adapter)
     pipe = InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
                                  detect_cuts=not args.no_scene_detect)
     res = pipe(args.input, args.output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,
