@@ -98,6 +98,34 @@ def build_parser() -> argparse.ArgumentParser:
                         "resolution (default 512; higher is slower and finer)")
     _add_encode_options(p)
     p.set_defaults(func=_cmd_interpolate)
+
+    from .training.config import add_arguments
+
+    tr = sub.add_parser("train", help="train a model that vidgen ships (recipes in training/)",
+                        description="Train a model from scratch on your videos (and generated scenes). Runs on "
+                                    "one CPU, or on many GPUs under 'accelerate launch'.")
+    trs = tr.add_subparsers(dest="model", metavar="MODEL", parser_class=_Parser, required=True)
+    ti = trs.add_parser("interpolate", help="the learned interpolator's refiner network",
+                        description="Train the refiner of --model learned: self-supervised from a folder of "
+                                    "videos (frames between two others are the truth) plus synthetic moving layers. "
+                                    "Writes OUT/interp_refiner.safetensors, checkpoints for --resume, and "
+                                    "OUT/log.jsonl with loss and validation PSNR beside the classical method's.")
+    add_arguments(ti, finetune=False)
+    ti.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    ti.set_defaults(func=_cmd_train_interpolate)
+
+    ft = sub.add_parser("finetune", help="adapt a shipped model to your own footage",
+                        description="Fine-tune a shipped model on a folder of your videos and write an adapter "
+                                    "file that the matching command loads with --adapter.")
+    fts = ft.add_subparsers(dest="model", metavar="MODEL", parser_class=_Parser, required=True)
+    fi = fts.add_parser("interpolate", help="adapt --model learned to your footage",
+                        description="Fine-tune the learned interpolator on your videos (self-supervised: frames "
+                                    "between two others are the truth; the last 10%% of each video is held out "
+                                    "for validation). Writes OUT/adapter.safetensors; use it with "
+                                    "'vidgen interpolate --model learned --adapter OUT/adapter.safetensors'.")
+    add_arguments(fi, finetune=True)
+    fi.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    fi.set_defaults(func=_cmd_finetune_interpolate)
     return parser
 
 
@@ -124,6 +152,27 @@ def _cmd_interpolate(args: argparse.Namespace) -> int:
         log.info(f"wrote {res.path}: {s.frames_out} frames at {float(res.fps):.6g} fps from {s.frames_in} "
                  f"({s.interpolated} generated, {s.cuts} scene cuts, {s.duplicates} repeated frames re-timed) "
                  f"in {res.seconds:.1f} s")
+    return 0
+
+
+def _cmd_train_interpolate(args: argparse.Namespace) -> int:
+    from .training.config import config_from_args
+    from .training.interpolation import train
+
+    path = train(config_from_args(args), resume=args.resume, progress=not args.quiet,
+                 command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}")
+    return 0
+
+
+def _cmd_finetune_interpolate(args: argparse.Namespace) -> int:
+    from .training.config import config_from_args
+    from .training.interpolation import finetune_split, train
+
+    cfg = config_from_args(args, finetune=True)
+    cfg.split = finetune_split(cfg)
+    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}; use it with: vidgen interpolate IN --model learned --adapter {path}")
     return 0
 
 

@@ -175,10 +175,12 @@ class ClassicalInterpolator:
         agree = np.exp(-self.config.agreement_scale * cv2.magnitude(d[..., 0], d[..., 1]))
         return agree * src_conf
 
-    def interpolate(self, state: PairState, t: float) -> np.ndarray:
-        """The frame at time ``t`` in (0, 1) between the two frames of ``state``."""
-        f0, f1 = state.frame0, state.frame1
-        h, w = f0.shape[:2]
+    def flows_at(self, state: PairState, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Motion at time t and each frame's visibility there, at flow resolution.
+
+        Returns ``(motion (h, w, 2), vis0 (h, w), vis1 (h, w))``; the backward flows into frame 0
+        and frame 1 are ``-t * motion`` and ``(1 - t) * motion``.
+        """
         m = self.motion_at(state, t)
         hs, ws = m.shape[:2]
         gxs, gys = _grid(hs, ws)
@@ -187,18 +189,52 @@ class ClassicalInterpolator:
         c0 = self._visibility(state.flow01, state.conf0, m, gxs - t * m[..., 0], gys - t * m[..., 1], 1.0)
         c1 = self._visibility(state.flow10, state.conf1, m, gxs + (1 - t) * m[..., 0], gys + (1 - t) * m[..., 1],
                               -1.0)
-        if (hs, ws) != (h, w):
-            m = cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR)
-            m *= np.array([w / ws, h / hs], np.float32)
-            c0 = cv2.resize(c0, (w, h), interpolation=cv2.INTER_LINEAR)
-            c1 = cv2.resize(c1, (w, h), interpolation=cv2.INTER_LINEAR)
-        gx, gy = _grid(h, w)
-        w0 = cv2.remap(f0, gx - t * m[..., 0], gy - t * m[..., 1], cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-        w1 = cv2.remap(f1, gx + (1 - t) * m[..., 0], gy + (1 - t) * m[..., 1], cv2.INTER_CUBIC,
-                       borderMode=cv2.BORDER_REPLICATE)
-        k0 = (1 - t) * c0 + 1e-3
-        k1 = t * c1 + 1e-3
-        if w0.dtype in (np.uint8, np.float32):
-            return cv2.blendLinear(w0, w1, k0, k1)
-        out = cv2.blendLinear(w0.astype(np.float32), w1.astype(np.float32), k0, k1)  # uint16
-        return np.clip(out + 0.5, 0, np.iinfo(w0.dtype).max).astype(w0.dtype)
+        return m, c0, c1
+
+    def interpolate(self, state: PairState, t: float) -> np.ndarray:
+        """The frame at time ``t`` in (0, 1) between the two frames of ``state``."""
+        m, c0, c1 = self.flows_at(state, t)
+        h, w = state.frame0.shape[:2]
+        m, c0, c1 = upsample_motion(m, (h, w)), resize_map(c0, (h, w)), resize_map(c1, (h, w))
+        w0, w1 = warp_pair(state.frame0, state.frame1, m, t)
+        return blend(w0, w1, (1 - t) * c0 + 1e-3, t * c1 + 1e-3)
+
+
+def resize_map(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Bilinear resize of a per-pixel map to ``size = (h, w)``."""
+    if x.shape[:2] == size:
+        return x
+    return cv2.resize(x, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def upsample_motion(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a motion field to ``size = (h, w)``, scaling its vectors with it."""
+    hs, ws = m.shape[:2]
+    if (hs, ws) == size:
+        return m
+    out = cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
+    out *= np.array([size[1] / ws, size[0] / hs], np.float32)
+    return out
+
+
+def warp(frame: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
+    """Backward warp: the frame sampled at ``x + flow(x)`` (flow the frame's size, edges replicated)."""
+    h, w = frame.shape[:2]
+    gx, gy = _grid(h, w)
+    return cv2.remap(frame, gx + flow[..., 0], gy + flow[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
+def warp_pair(f0: np.ndarray, f1: np.ndarray, m: np.ndarray, t: float,
+              interpolation: int = cv2.INTER_CUBIC) -> tuple[np.ndarray, np.ndarray]:
+    """Both frames warped to time t along motion ``m`` (same size as the frames)."""
+    return warp(f0, -t * m, interpolation), warp(f1, (1 - t) * m, interpolation)
+
+
+def blend(w0: np.ndarray, w1: np.ndarray, k0: np.ndarray, k1: np.ndarray) -> np.ndarray:
+    """Per-pixel weighted mean ``(k0 * w0 + k1 * w1) / (k0 + k1)`` in the frames' own dtype."""
+    k0 = np.ascontiguousarray(k0, dtype=np.float32)
+    k1 = np.ascontiguousarray(k1, dtype=np.float32)
+    if w0.dtype in (np.uint8, np.float32):
+        return cv2.blendLinear(w0, w1, k0, k1)
+    out = cv2.blendLinear(w0.astype(np.float32), w1.astype(np.float32), k0, k1)  # uint16
+    return np.clip(out + 0.5, 0, np.iinfo(w0.dtype).max).astype(w0.dtype)

@@ -1,0 +1,100 @@
+"""Training options, kept free of torch so the CLI can describe them without importing it."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ..errors import OptionError
+
+
+def shipped_weights(name: str) -> Path:
+    """Path of a weights file shipped in ``vidgen/weights``."""
+    return Path(str(resources.files("vidgen.weights").joinpath(name)))
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run depends on (saved beside its checkpoints)."""
+
+    data: list[str] = field(default_factory=list)  # folders of videos; may be empty with synthetic data
+    out: str = "runs/interpolate"  # checkpoints, log and final weights go here
+    steps: int = 4000  # optimizer steps
+    batch_size: int = 8
+    crop: int = 192  # training crops are crop x crop at the refiner's working resolution
+    lr: float = 3e-4
+    warmup: int = 100  # linear warm-up steps, then cosine decay to 5% of lr
+    synthetic_ratio: float = 0.2  # share of samples from the synthetic layer generator
+    split: str | None = None  # JSON: {"holdout": {file: [[a, b]]}, "val": {file: [[a, b]]}}
+    val_samples: int = 48
+    eval_every: int = 250
+    save_every: int = 250
+    seed: int = 0
+    init: str | None = None  # start from these refiner weights (fine-tuning)
+    lora_rank: int = 0  # > 0: train a LoRA adapter of this rank on the convolutions instead of all weights
+    workers: int = 1  # data-loading processes
+    max_side: int = 720  # videos are decoded at most this large
+    max_frames: int = 600  # frames used from each video
+    max_span: int = 6  # widest training window, in frames
+    classical_flow: bool = True  # start from the classical motion; False learns flow end to end from zero
+    grad_accum: int = 1
+    mixed_precision: str = "no"  # "bf16"/"fp16" where the device supports it
+
+
+def parse_args(argv=None, finetune: bool = False) -> tuple[TrainConfig, bool]:
+    p = argparse.ArgumentParser(prog="vidgen finetune interpolate" if finetune else "vidgen train interpolate")
+    add_arguments(p, finetune)
+    a = p.parse_args(argv)
+    return config_from_args(a, finetune), a.resume
+
+
+def add_arguments(p: argparse.ArgumentParser, finetune: bool = False) -> None:
+    d = TrainConfig()
+    p.add_argument("--data", action="append", default=[], metavar="DIR",
+                   help="folder of videos (repeatable)" + ("" if finetune else "; none = synthetic scenes only"),
+                   required=finetune)
+    p.add_argument("--out", default="runs/finetune" if finetune else d.out, help="output folder")
+    p.add_argument("--steps", type=int, default=300 if finetune else d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--lr", type=float, default=1e-4 if finetune else d.lr)
+    p.add_argument("--synthetic-ratio", type=float, default=0.0 if finetune else d.synthetic_ratio)
+    p.add_argument("--split", default=None, help="JSON of frame ranges to hold out / validate on")
+    p.add_argument("--eval-every", type=int, default=100 if finetune else d.eval_every)
+    p.add_argument("--save-every", type=int, default=100 if finetune else d.save_every)
+    p.add_argument("--val-samples", type=int, default=d.val_samples)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--max-frames", type=int, default=d.max_frames, help="frames used from each video")
+    p.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    if finetune:
+        p.add_argument("--lora-rank", type=int, default=0,
+                       help="train a LoRA adapter of this rank instead of all weights (default 0: all weights, "
+                            "which measured better; see training/interpolation/README.md)")
+        p.add_argument("--base", default=None, help="refiner weights to start from (default: the shipped ones)")
+    else:
+        p.add_argument("--init", default=None, help="start from these refiner weights")
+
+
+def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConfig:
+    cfg = TrainConfig(data=a.data, out=a.out, steps=a.steps, batch_size=a.batch_size, crop=a.crop, lr=a.lr,
+                      synthetic_ratio=a.synthetic_ratio, split=a.split, eval_every=a.eval_every,
+                      save_every=a.save_every, val_samples=a.val_samples, seed=a.seed, workers=a.workers,
+                      max_frames=a.max_frames, mixed_precision=a.mixed_precision, grad_accum=a.grad_accum,
+                      warmup=min(100, max(1, a.steps // 10)))
+    if finetune:
+        cfg.init = a.base or str(shipped_weights("interp_refiner.safetensors"))
+        cfg.lora_rank = a.lora_rank
+    else:
+        cfg.init = a.init
+    if not 0 <= cfg.synthetic_ratio <= 1:
+        raise OptionError("--synthetic-ratio must be between 0 and 1")
+    if cfg.crop < 64 or cfg.crop % 8:
+        raise OptionError("--crop must be a multiple of 8 and at least 64")
+    return cfg
+
+

@@ -1,0 +1,1 @@
+"""Weights vidgen trains and ships (see training/ for how each file was made)."""
