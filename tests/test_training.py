@@ -122,3 +122,49 @@ def test_empty_or_unreadable_data_is_a_clear_error(tmp_path):
     r = subprocess.run([sys.executable, "-m", "vidgen", "finetune", "interpolate", "--data", str(empty)],
                        capture_output=True, text=True)
     assert r.returncode != 0 and "no videos" in r.stderr and "Traceback" not in r.stderr
+
+
+def _pan_footage(folder, speed: int = 12, frames: int = 50):
+    """'User footage': a fast horizontal camera pan over a picture (from the sample clip)."""
+    from fractions import Fraction
+
+    import cv2
+
+    from helpers import SAMPLE
+    from vidgen.io import EncodeSettings, VideoReader, VideoWriter
+
+    with VideoReader(SAMPLE) as r:
+        picture = next(iter(r))
+    tex = cv2.resize(np.array(picture), (1600, 720), interpolation=cv2.INTER_CUBIC)
+    folder.mkdir()
+    path = folder / "pan.mkv"
+    with VideoWriter(path, 320, 180, Fraction(25), settings=EncodeSettings(codec="ffv1")) as w:
+        for k in range(frames):
+            w.write(np.ascontiguousarray(tex[200:380, k * speed:k * speed + 320]))
+    return path
+
+
+def test_finetuned_adapter_beats_the_base_model_on_held_out_frames(tmp_path):
+    """Measured when written: base 42.05 dB, adapter 42.34 dB on frames 45-50 (never trained on)."""
+    from vidgen.interpolators.learned import LearnedInterpolator
+    from vidgen.training.interpolation import heldout_psnr
+
+    video = _pan_footage(tmp_path / "footage")
+    out = tmp_path / "ft"
+    r = subprocess.run([sys.executable, "-m", "vidgen", "finetune", "interpolate", "--data", str(tmp_path / "footage"),
+                        "--out", str(out), "--steps", "150", "--batch-size", "4", "--crop", "128", "--lr", "1e-3",
+                        "--max-span", "2", "--val-samples", "8", "--workers", "0", "--quiet"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    adapter = out / "adapter.safetensors"
+    split = json.loads((out / "split.json").read_text())
+    assert split["val"] == {"pan.mkv": [[45, 50]]}  # the last 10% is held out of training
+    base = heldout_psnr(LearnedInterpolator.from_pretrained(), video, 45, 50)
+    tuned = heldout_psnr(LearnedInterpolator.from_pretrained(adapter=adapter), video, 45, 50)
+    assert tuned > base + 0.1, (base, tuned)
+    # and the CLI interpolates with it
+    o = tmp_path / "o.mp4"
+    r = subprocess.run([sys.executable, "-m", "vidgen", "interpolate", str(video), "-o", str(o), "--model", "learned",
+                        "--adapter", str(adapter), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert o.exists()

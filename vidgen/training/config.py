@@ -68,6 +68,8 @@ def add_arguments(p: argparse.ArgumentParser, finetune: bool = False) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--max-frames", type=int, default=d.max_frames, help="frames used from each video")
+    p.add_argument("--max-span", type=int, default=d.max_span,
+                   help="widest training window in frames (2 = midpoints of consecutive pairs only)")
     p.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
@@ -84,7 +86,8 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
     cfg = TrainConfig(data=a.data, out=a.out, steps=a.steps, batch_size=a.batch_size, crop=a.crop, lr=a.lr,
                       synthetic_ratio=a.synthetic_ratio, split=a.split, eval_every=a.eval_every,
                       save_every=a.save_every, val_samples=a.val_samples, seed=a.seed, workers=a.workers,
-                      max_frames=a.max_frames, mixed_precision=a.mixed_precision, grad_accum=a.grad_accum,
+                      max_frames=a.max_frames, max_span=a.max_span, mixed_precision=a.mixed_precision,
+                      grad_accum=a.grad_accum,
                       warmup=min(100, max(1, a.steps // 10)))
     if finetune:
         cfg.init = a.base or str(shipped_weights("interp_refiner.safetensors"))

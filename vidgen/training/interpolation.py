@@ -201,6 +201,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
     losses: list[float] = []
     unwrap = accelerator.unwrap_model
     flow_scale = unwrap(model).config.flow_scale
+    if start == 0 and cfg.init and accelerator.is_main_process:  # where fine-tuning starts from
+        v, vbase = evaluate(unwrap(model), val_batches, accelerator.device)
+        with open(log_path, "a") as f:
+            f.write(json.dumps({"step": 0, "val_psnr": round(v, 3), "val_psnr_classical": round(vbase, 3)}) + "\n")
+        accelerator.print(f"step 0: val PSNR {v:.2f} dB (classical {vbase:.2f})")
     with progress_bar(cfg.steps, "train", enabled=progress and accelerator.is_main_process, unit="step") as bar:
         bar.update(start)
         it = iter(loader)
@@ -256,6 +261,27 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
         accelerator.print(f"saved {path}")
         return path
     return out
+
+
+def heldout_psnr(interp, video: str | os.PathLike, start: int, end: int, span: int = 2) -> float:
+    """Mean PSNR of re-making each frame i + span/2 from frames i and i + span, for windows in
+    ``[start, end)`` of ``video`` (frames as the reader decodes them)."""
+    from ..io.reader import VideoReader
+
+    frames = []
+    with VideoReader(video) as r:
+        for i, f in enumerate(r):
+            if i >= end:
+                break
+            if i >= start:
+                frames.append(np.array(f))
+    scores = []
+    for i in range(0, len(frames) - span):
+        out = interp.interpolate(interp.prepare(frames[i], frames[i + span]), 0.5)
+        truth = frames[i + span // 2].astype(np.float64)
+        mse = np.mean((out.astype(np.float64) - truth) ** 2)
+        scores.append(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+    return float(np.mean(scores))
 
 
 def finetune_split(cfg: TrainConfig, val_fraction: float = 0.1) -> str:
