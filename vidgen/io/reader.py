@@ -13,7 +13,6 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 

@@ -14,16 +14,16 @@ divided by ``flow_scale`` (2 + 2), the visibilities of frames 0 and 1 (1 + 1), a
 
 from __future__ import annotations
 
-import json
 import os
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import WeightsError
+from .weights import load_model, save_model
+
+FORMAT = "vidgen.FlowRefiner"
 
 FRAME_CHANNELS = 3
 IN_CHANNELS = 2 * FRAME_CHANNELS + 2 * FRAME_CHANNELS + 2 * 2 + 2 + 1
@@ -107,33 +107,8 @@ class FlowRefiner(nn.Module):
 
     # -- weights on disk: safetensors, config in the metadata ------------------------------------
     def save_pretrained(self, path: str | os.PathLike, extra: dict[str, str] | None = None) -> None:
-        from safetensors.torch import save_file
-
-        meta = {"config": json.dumps(asdict(self.config)), "format": "vidgen.FlowRefiner"}
-        meta.update(extra or {})
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(path), metadata=meta)
+        save_model(self, path, FORMAT, extra)
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> FlowRefiner:
-        from safetensors import safe_open
-
-        path = Path(path)
-        if not path.is_file():
-            raise WeightsError(f"no refiner weights at {path}")
-        try:
-            with safe_open(str(path), framework="pt") as f:
-                meta = f.metadata() or {}
-                state = {k: f.get_tensor(k) for k in f.keys()}
-        except Exception as e:  # safetensors raises its own error types for a bad header
-            raise WeightsError(f"{path} is not a safetensors file: {e}") from None
-        if meta.get("format") != "vidgen.FlowRefiner":
-            raise WeightsError(f"{path} does not hold FlowRefiner weights (format {meta.get('format')!r})")
-        cfg = json.loads(meta["config"])
-        net = cls(RefinerConfig(widths=tuple(cfg["widths"]), flow_scale=cfg["flow_scale"],
-                                residual_scale=cfg["residual_scale"]))
-        missing, unexpected = net.load_state_dict(state, strict=False)
-        if missing or unexpected:
-            raise WeightsError(f"{path} does not match FlowRefiner{cfg['widths']}: missing {missing[:3]}, "
-                               f"unexpected {unexpected[:3]}")
-        return net.eval()
+        return load_model(cls, RefinerConfig, path, FORMAT)

@@ -13,11 +13,8 @@ against the classical method on the same samples in every evaluation.
 from __future__ import annotations
 
 import json
-import math
 import os
-import platform
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -25,13 +22,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from ..errors import OptionError
 from ..interpolators.classical import ClassicalConfig, ClassicalInterpolator
 from ..interpolators.learned import classical_features, compose, features_to_tensor
 from ..models.refiner import FlowRefiner, RefinerConfig
 from .config import TrainConfig, parse_args
+from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .data import FootageWindows, augment, load_clips, load_split, photo_textures, synthetic_sample
 
 
@@ -88,15 +86,6 @@ def log_mse(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor
     return torch.log10(((a - b) ** 2).flatten(1).mean(1) + eps).mean()
 
 
-def lr_lambda(cfg: TrainConfig):
-    def f(step: int) -> float:
-        if step < cfg.warmup:
-            return (step + 1) / cfg.warmup
-        p = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, p)))
-    return f
-
-
 def build_data(cfg: TrainConfig, flow_scale: float) -> tuple[InterpolationSamples, list]:
     """The training dataset and the fixed validation batch list."""
     split = load_split(cfg.split)
@@ -150,11 +139,6 @@ def _classical_output(x, f0, f1, flow_scale):
     return out.clamp(0, 1)
 
 
-def _latest_checkpoint(out: Path) -> Path | None:
-    ckpts = sorted((out / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
-    return ckpts[-1] if ckpts else None
-
-
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command: str | None = None,
           stop_after: int | None = None) -> Path:
     """Run (or resume) training; returns the path of the final weights (or adapter) file.
@@ -165,7 +149,6 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from ..progress import progress_bar
     from .adapters import add_lora, save_adapter
 
     if cfg.steps < 1 or cfg.batch_size < 1:
@@ -178,79 +161,39 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
     base_state = {k: v.clone() for k, v in model.state_dict().items()} if cfg.init else None
     if cfg.lora_rank > 0:
         model = add_lora(model, cfg.lora_rank)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.steps, cfg.warmup))
     train_set, val_batches = build_data(cfg, model.config.flow_scale)
-    start = 0
-    ckpt = _latest_checkpoint(out) if resume else None
-    if resume and ckpt is not None:
-        start = json.loads((ckpt / "trainer.json").read_text())["step"]
-    # Each process draws its own slice of the sample indices from where the run stopped.
-    sampler = range(start * cfg.batch_size * cfg.grad_accum, len(train_set))
-    loader = DataLoader(torch.utils.data.Subset(train_set, sampler), batch_size=cfg.batch_size,
-                        num_workers=cfg.workers, persistent_workers=cfg.workers > 0, drop_last=True)
+    start, ckpt = resume_point(out, resume)
+    loader = indexed_loader(train_set, start, cfg.batch_size, cfg.grad_accum, cfg.workers)
     model, opt, loader, sched = accelerator.prepare(model, opt, loader, sched)
-    if resume and ckpt is not None:
+    if ckpt is not None:
         accelerator.load_state(str(ckpt))
         accelerator.print(f"resumed from {ckpt} at step {start}")
     json.dump(asdict(cfg), open(out / "config.json", "w"), indent=1)
-    log_path = out / "log.jsonl"
+    net = accelerator.unwrap_model(model)
+    flow_scale = net.config.flow_scale
+
+    def eval_fn() -> dict:
+        v, vbase = evaluate(net, val_batches, accelerator.device)
+        return {"val_psnr": round(v, 3), "val_psnr_classical": round(vbase, 3)}
+
+    def step_fn(batch) -> float:
+        x, f0, f1, gt = batch
+        loss = log_mse(compose(model, x, f0, f1, flow_scale), gt)
+        accelerator.backward(loss)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        return float(loss.detach())
+
+    if start == 0 and cfg.init:  # where fine-tuning starts from
+        log_record(accelerator, out, {"step": 0, **eval_fn()})
     t0 = time.time()
-    step = start
-    losses: list[float] = []
-    unwrap = accelerator.unwrap_model
-    flow_scale = unwrap(model).config.flow_scale
-    if start == 0 and cfg.init and accelerator.is_main_process:  # where fine-tuning starts from
-        v, vbase = evaluate(unwrap(model), val_batches, accelerator.device)
-        with open(log_path, "a") as f:
-            f.write(json.dumps({"step": 0, "val_psnr": round(v, 3), "val_psnr_classical": round(vbase, 3)}) + "\n")
-        accelerator.print(f"step 0: val PSNR {v:.2f} dB (classical {vbase:.2f})")
-    with progress_bar(cfg.steps, "train", enabled=progress and accelerator.is_main_process, unit="step") as bar:
-        bar.update(start)
-        it = iter(loader)
-        while step < cfg.steps:
-            x, f0, f1, gt = next(it)
-            with accelerator.accumulate(model):
-                loss = log_mse(compose(model, x, f0, f1, flow_scale), gt)
-                accelerator.backward(loss)
-                opt.step()
-                sched.step()
-                opt.zero_grad()
-            if not accelerator.sync_gradients:
-                continue
-            step += 1
-            losses.append(float(loss.detach()))
-            bar.update(1)
-            bar.set_postfix_str(f"loss {np.mean(losses[-20:]):.4f}")
-            record = None
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                v, vbase = evaluate(unwrap(model), val_batches, accelerator.device)
-                rate = (step - start) / (time.time() - t0)
-                record = {"step": step, "loss": float(np.mean(losses[-cfg.eval_every:])), "val_psnr": round(v, 3),
-                          "val_psnr_classical": round(vbase, 3), "steps_per_s": round(rate, 3),
-                          "eta_s": round((cfg.steps - step) / max(rate, 1e-9))}
-                if accelerator.is_main_process:
-                    with open(log_path, "a") as f:
-                        f.write(json.dumps(record) + "\n")
-                    accelerator.print(f"step {step}: loss {record['loss']:.4f}, val PSNR {v:.2f} dB "
-                                      f"(classical {vbase:.2f}), {rate:.2f} steps/s, ETA {record['eta_s']} s")
-            stopping = stop_after is not None and step - start >= stop_after
-            if step % cfg.save_every == 0 or step == cfg.steps or stopping:
-                ck = out / "checkpoints" / f"step_{step}"
-                accelerator.save_state(str(ck))
-                if accelerator.is_main_process:
-                    (ck / "trainer.json").write_text(json.dumps({"step": step}))
-                    for old in sorted((out / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))[:-2]:
-                        shutil.rmtree(old, ignore_errors=True)
-            if stopping:
-                return out / "checkpoints" / f"step_{step}"
-    accelerator.wait_for_everyone()
-    net = unwrap(model)
-    record = {"command": command or "", "steps": str(cfg.steps), "seconds": f"{time.time() - t0:.0f}",
-              "hardware": f"{accelerator.num_processes}x {accelerator.device.type} ({platform.processor() or platform.machine()}, "
-                          f"{os.cpu_count()} CPUs)", "data": ", ".join(cfg.data) or "synthetic only",
-              "split": cfg.split or "", "torch": torch.__version__}
+    if not fit(accelerator, out, cfg.steps, start, loader, [model], step_fn, eval_fn, cfg.eval_every,
+               cfg.save_every, progress, stop_after):
+        return latest_checkpoint(out)
+    record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split)
     if accelerator.is_main_process:
         if cfg.lora_rank > 0 or cfg.init:
             path = out / "adapter.safetensors"
