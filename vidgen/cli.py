@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
-from .errors import VidgenError
+from .errors import OptionError, VidgenError
 
 log = logging.getLogger("vidgen")
 
@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_encode_options(p)
     p.set_defaults(func=_cmd_interpolate)
 
-    from .training.config import add_arguments
+    for task in ("deblur", "enhance"):
+        _add_restore_command(sub, task)
+
+    from .training.config import add_arguments, add_restore_arguments
 
     tr = sub.add_parser("train", help="train a model that vidgen ships (recipes in training/)",
                         description="Train a model from scratch on your videos (and generated scenes). Runs on "
@@ -113,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(ti, finetune=False)
     ti.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     ti.set_defaults(func=_cmd_train_interpolate)
+    for task, what in (("deblur", "the deblurring generator"), ("enhance", "the x2 enhancement generator")):
+        tr_t = trs.add_parser(task, help=what,
+                              description=f"Train {what} with a GAN: sharp frames from a folder of videos are "
+                                          "degraded (camera shake, exposure averaging, noise"
+                                          + (", downscaling, real H.264 round trips" if task == "enhance" else "")
+                                          + ") and the network learns to undo it. Writes OUT/*.safetensors, "
+                                          "checkpoints for --resume and OUT/log.jsonl.")
+        add_restore_arguments(tr_t, task)
+        tr_t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        tr_t.set_defaults(func=_cmd_train_restore, task=task)
 
     ft = sub.add_parser("finetune", help="adapt a shipped model to your own footage",
                         description="Fine-tune a shipped model on a folder of your videos and write an adapter "
@@ -126,7 +139,80 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(fi, finetune=True)
     fi.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     fi.set_defaults(func=_cmd_finetune_interpolate)
+    for task in ("deblur", "enhance"):
+        ft_t = fts.add_parser(task, help=f"adapt the {task} model to your footage",
+                              description=f"Fine-tune the shipped {task} model on your videos, self-supervised: "
+                                          "your sharpest frames are degraded the way training degrades footage. "
+                                          f"Writes OUT/{'deblur' if task == 'deblur' else 'enhance_x2'}.safetensors "
+                                          f"for 'vidgen {task} --weights FILE'.")
+        add_restore_arguments(ft_t, task, finetune=True)
+        ft_t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+        ft_t.set_defaults(func=_cmd_finetune_restore, task=task)
     return parser
+
+
+def _add_restore_command(sub, task: str) -> None:
+    if task == "deblur":
+        p = sub.add_parser("deblur", help="remove camera shake and motion blur",
+                           description="Sharpen a video blurred by camera shake or motion, with a network trained by "
+                                       "this project (NAFNet-style, three frames in: each frame and its two "
+                                       "neighbours aligned by optical flow, for stable results). Audio, frame rate "
+                                       "and colour are kept. Works on CPU with no downloads.",
+                           epilog="example:\n  vidgen deblur shaky.mp4 -o sharp.mp4",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    else:
+        p = sub.add_parser("enhance", help="upscale x2/x4 and clean up compression and noise",
+                           description="Upscale and restore a video: --scale 2 uses the network trained by this "
+                                       "project (three frames in, compression and noise removed), --scale 4 adds a "
+                                       "Lanczos x2 after it, --scale 1 cleans up at the same size. --model esrgan:PATH "
+                                       "runs a Real-ESRGAN checkpoint you have. Audio, frame rate and colour are kept.",
+                           epilog="examples:\n  vidgen enhance small.mp4 -o big.mp4\n"
+                                  "  vidgen enhance noisy.mp4 --scale 1 --denoise 2\n"
+                                  "  vidgen enhance anime.mp4 --scale 4 --model esrgan:realesr-animevideov3.pth",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_common(p)
+    m = p.add_argument_group("method")
+    if task == "enhance":
+        m.add_argument("--scale", type=int, default=2, choices=[1, 2, 4], help="output size / input size (default 2)")
+        m.add_argument("--denoise", type=int, default=0, choices=[0, 1, 2, 3],
+                       help="extra non-local-means denoising before restoration, 0 (off, default) to 3 (strong)")
+        m.add_argument("--model", default="learned", metavar="NAME",
+                       help="learned (default), classical (Lanczos), or esrgan:PATH for a Real-ESRGAN .pth "
+                            "(RealESRGAN_x4plus, x2plus, realesr-general-x4v3, realesr-animevideov3)")
+    m.add_argument("--weights", default=None, metavar="FILE",
+                   help=f"{task} weights to use instead of the shipped ones (e.g. from 'vidgen finetune {task}')")
+    m.add_argument("--no-temporal", action="store_true",
+                   help="restore each frame on its own instead of with its aligned neighbours")
+    m.add_argument("--tile", type=_positive_int, default=768, metavar="PX",
+                   help="frames larger than this are processed in overlapping tiles of this size (default 768)")
+    m.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
+    m.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
+                   help="fp16/bf16 need CUDA; auto = fp16 on CUDA, fp32 on CPU")
+    _add_encode_options(p)
+    p.set_defaults(func=_cmd_restore, task=task)
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    import torch
+
+    from .pipelines.restoration import DeblurPipeline, EnhancePipeline
+
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    precision = args.precision if args.precision != "auto" else ("fp16" if device.startswith("cuda") else "fp32")
+    if precision != "fp32" and not device.startswith("cuda"):
+        raise OptionError(f"--precision {precision} needs a CUDA device; on the CPU vidgen runs in fp32")
+    kw = dict(tile=args.tile, temporal=not args.no_temporal, device=device, precision=precision)
+    if args.task == "deblur":
+        pipe = DeblurPipeline.from_pretrained(args.weights, **kw)
+    else:
+        pipe = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model, weights=args.weights,
+                                               denoise_level=args.denoise, **kw)
+    res = pipe(args.input, args.output, encode=_encode_settings(args), keep_audio=not args.no_audio,
+               progress=not args.quiet, image_fps=args.input_fps)
+    if not args.quiet:
+        log.info(f"wrote {res.path}: {res.frames} frames, {res.size[0]}x{res.size[1]}, in {res.seconds:.1f} s "
+                 f"({res.seconds / max(res.frames, 1):.2f} s per frame)")
+    return 0
 
 
 def _encode_settings(args: argparse.Namespace):
@@ -173,6 +259,27 @@ def _cmd_finetune_interpolate(args: argparse.Namespace) -> int:
     cfg.split = finetune_split(cfg)
     path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
     log.info(f"wrote {path}; use it with: vidgen interpolate IN --model learned --adapter {path}")
+    return 0
+
+
+def _cmd_train_restore(args: argparse.Namespace) -> int:
+    from .training.config import restore_config_from_args
+    from .training.restoration import train
+
+    path = train(restore_config_from_args(args, args.task), resume=args.resume, progress=not args.quiet,
+                 command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}")
+    return 0
+
+
+def _cmd_finetune_restore(args: argparse.Namespace) -> int:
+    from .training.config import restore_config_from_args
+    from .training.restoration import finetune_split, train
+
+    cfg = restore_config_from_args(args, args.task, finetune=True)
+    cfg.split = finetune_split(cfg)
+    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}; use it with: vidgen {args.task} IN --weights {path}")
     return 0
 
 

@@ -238,3 +238,30 @@ def blend(w0: np.ndarray, w1: np.ndarray, k0: np.ndarray, k1: np.ndarray) -> np.
         return cv2.blendLinear(w0, w1, k0, k1)
     out = cv2.blendLinear(w0.astype(np.float32), w1.astype(np.float32), k0, k1)  # uint16
     return np.clip(out + 0.5, 0, np.iinfo(w0.dtype).max).astype(w0.dtype)
+
+
+class FlowAligner:
+    """Warp a neighbouring frame onto a reference frame along DIS flow (restoration's alignment).
+
+    Flow is estimated with the longer side at most ``flow_max_side`` and scaled up. Frames are
+    ``(H, W, 3)`` uint8/uint16/float32. Example::
+
+        prev_on_cur = FlowAligner().align(cur, prev)
+    """
+
+    def __init__(self, flow_max_side: int = 512):
+        self.flow_max_side = flow_max_side
+        cfg = ClassicalConfig()
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._dis.setPatchStride(cfg.patch_stride)
+        self._dis.setVariationalRefinementIterations(cfg.refinement_iterations)
+
+    def flow(self, reference: np.ndarray, other: np.ndarray) -> np.ndarray:
+        """``f`` with ``reference(x) ~ other(x + f(x))``, at the frames' size."""
+        h, w = reference.shape[:2]
+        scale = min(1.0, self.flow_max_side / max(h, w))
+        f = self._dis.calc(_to_gray8(reference, scale), _to_gray8(other, scale), None)
+        return upsample_motion(f, (h, w))
+
+    def align(self, reference: np.ndarray, other: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+        return warp(other, self.flow(reference, other), interpolation)

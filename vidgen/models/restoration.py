@@ -158,7 +158,8 @@ class _ResBlock(nn.Module):
 
 class EnhanceNet(nn.Module):
     """``forward(x)``: ``(B, 9, h, w)`` = aligned previous, current, aligned next low-quality frames
-    in [0, 1] -> the restored current frame ``(B, 3, scale*h, scale*w)``."""
+    in [0, 1] -> the restored current frame ``(B, 3, scale*h, scale*w)``: a bicubic upscale of the
+    current frame plus a learned residual."""
 
     def __init__(self, config: EnhanceConfig | None = None):
         super().__init__()
@@ -178,7 +179,7 @@ class EnhanceNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s = self.config.scale
         center = x[:, 3:6]
-        base = center if s == 1 else F.interpolate(center, scale_factor=s, mode="bilinear", align_corners=False)
+        base = center if s == 1 else F.interpolate(center, scale_factor=s, mode="bicubic", align_corners=False)
         f = self.act(self.head(x))
         f = f + self.fuse(self.body(f))
         out = self.tail(self.act(f))

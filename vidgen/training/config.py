@@ -101,3 +101,84 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
     return cfg
 
 
+
+
+@dataclass
+class RestoreTrainConfig:
+    """One deblur or enhance training run (saved beside its checkpoints)."""
+
+    task: str = "deblur"  # "deblur" or "enhance"
+    data: list[str] = field(default_factory=list)  # folders of sharp videos
+    out: str = "runs/restore"
+    steps: int = 3000
+    batch_size: int = 8
+    crop: int = 128  # size of the target crops (the enhance input is crop / scale)
+    scale: int = 2  # enhance: output size / input size
+    lr: float = 5e-4
+    warmup: int = 100
+    fft_weight: float = 0.05  # L1 of the spectra, next to L1 of the pixels
+    gan_weight: float = 0.002  # adversarial loss weight once the GAN phase starts (0: no GAN)
+    gan_start: float = 0.6  # share of the steps trained on L1 + frequency loss before the GAN phase
+    synthetic_ratio: float = 0.25  # share of generated scenes (photos moving as layers)
+    crfs: tuple[int, ...] = (20, 26, 32)  # enhance: H.264 round trips the low-quality footage gets
+    sharpest: float = 0.0  # fine-tuning: train only on the sharpest share of frames (0: all)
+    split: str | None = None
+    val_samples: int = 32
+    eval_every: int = 250
+    save_every: int = 250
+    seed: int = 0
+    init: str | None = None
+    workers: int = 1
+    max_side: int = 720
+    max_frames: int = 600
+    grad_accum: int = 1
+    mixed_precision: str = "no"
+
+
+def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool = False) -> None:
+    d = RestoreTrainConfig()
+    p.add_argument("--data", action="append", default=[], metavar="DIR", required=finetune,
+                   help="folder of sharp videos (repeatable)")
+    p.add_argument("--out", default=f"runs/{'finetune' if finetune else 'train'}_{task}", help="output folder")
+    p.add_argument("--steps", type=int, default=300 if finetune else d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--crop", type=int, default=d.crop)
+    p.add_argument("--lr", type=float, default=1e-4 if finetune else d.lr)
+    p.add_argument("--gan-weight", type=float, default=d.gan_weight, help="adversarial loss weight (0: no GAN)")
+    p.add_argument("--synthetic-ratio", type=float, default=0.0 if finetune else d.synthetic_ratio)
+    p.add_argument("--split", default=None, help="JSON of frame ranges to hold out / validate on")
+    p.add_argument("--eval-every", type=int, default=100 if finetune else d.eval_every)
+    p.add_argument("--save-every", type=int, default=100 if finetune else d.save_every)
+    p.add_argument("--val-samples", type=int, default=d.val_samples)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--max-frames", type=int, default=d.max_frames)
+    p.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    if finetune:
+        p.add_argument("--base", default=None, help="weights to start from (default: the shipped ones)")
+        p.add_argument("--sharpest", type=float, default=0.5,
+                       help="train on this share of each video's sharpest frames (default 0.5)")
+    else:
+        p.add_argument("--init", default=None, help="start from these weights")
+
+
+RESTORE_WEIGHTS = {"deblur": "deblur.safetensors", "enhance": "enhance_x2.safetensors"}
+
+
+def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = False) -> RestoreTrainConfig:
+    cfg = RestoreTrainConfig(task=task, data=a.data, out=a.out, steps=a.steps, batch_size=a.batch_size, crop=a.crop,
+                             lr=a.lr, gan_weight=a.gan_weight, synthetic_ratio=a.synthetic_ratio, split=a.split,
+                             eval_every=a.eval_every, save_every=a.save_every, val_samples=a.val_samples,
+                             seed=a.seed, workers=a.workers, max_frames=a.max_frames,
+                             mixed_precision=a.mixed_precision, warmup=min(100, max(1, a.steps // 10)))
+    if finetune:
+        cfg.init = a.base or str(shipped_weights(RESTORE_WEIGHTS[task]))
+        cfg.sharpest = a.sharpest
+    else:
+        cfg.init = a.init
+    if cfg.crop < 64 or cfg.crop % 32:
+        raise OptionError("--crop must be a multiple of 32 and at least 64")
+    if not 0 <= cfg.synthetic_ratio <= 1:
+        raise OptionError("--synthetic-ratio must be between 0 and 1")
+    return cfg

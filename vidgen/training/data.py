@@ -189,13 +189,25 @@ def _affine(cx: float, cy: float, angle: float, zoom: float, dx: float, dy: floa
 def synthetic_sample(rng: np.random.Generator, size: int = 192, photos: list[np.ndarray] | None = None,
                      max_layers: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Moving textured layers with exact truth at a random t; see the module docstring."""
+    t = float(rng.uniform(0.1, 0.9))
+    f0, gt, f1 = synthetic_sequence(rng, (0.0, t, 1.0), size, photos, max_layers)
+    return f0, f1, gt, t
+
+
+def synthetic_sequence(rng: np.random.Generator, times: tuple[float, ...], size: int = 192,
+                       photos: list[np.ndarray] | None = None, max_layers: int = 3,
+                       motion_scale: float = 1.0) -> list[np.ndarray]:
+    """Frames of one synthetic scene (moving textured layers) at each of ``times`` (uint8 RGB).
+
+    ``motion_scale`` scales every layer's motion per unit of time.
+    """
     photos = photos or []
     pad = size // 2
     big = size + 2 * pad
-    t = float(rng.uniform(0.1, 0.9))
+    ms = motion_scale
     bg = _texture(rng, photos, big, big)
     # background: a camera move (translation up to ~24 px per unit time, small rotation and zoom)
-    bg_motion = (rng.uniform(-3, 3), rng.uniform(-0.05, 0.05), *rng.normal(0, 10, 2))
+    bg_motion = (rng.uniform(-3, 3) * ms, rng.uniform(-0.05, 0.05) * ms, *rng.normal(0, 10 * ms, 2))
     layers = []
     for _ in range(int(rng.integers(0, max_layers + 1))):
         lw, lh = (int(v) for v in rng.integers(size // 8, size // 2, 2))
@@ -211,7 +223,7 @@ def synthetic_sample(rng: np.random.Generator, size: int = 192, photos: list[np.
             pts = rng.uniform(4, [lw + 4, lh + 4], (int(rng.integers(3, 7)), 2)).astype(np.int32)
             cv2.fillPoly(mask, [cv2.convexHull(pts)], 1.0, cv2.LINE_AA)
         x0, y0 = rng.uniform(pad, pad + size - lw), rng.uniform(pad, pad + size - lh)
-        motion = (rng.uniform(-15, 15), rng.uniform(-0.1, 0.1), *rng.normal(0, 18, 2))
+        motion = (rng.uniform(-15, 15) * ms, rng.uniform(-0.1, 0.1) * ms, *rng.normal(0, 18 * ms, 2))
         layers.append((tex, mask, x0, y0, motion))
 
     def render(tau: float) -> np.ndarray:
@@ -226,9 +238,7 @@ def synthetic_sample(rng: np.random.Generator, size: int = 192, photos: list[np.
             out = out * (1 - a) + t_img * a
         return out[pad:pad + size, pad:pad + size]
 
-    f0, gt, f1 = render(0.0), render(t), render(1.0)
-    return (np.clip(f0, 0, 255).astype(np.uint8), np.clip(f1, 0, 255).astype(np.uint8),
-            np.clip(gt, 0, 255).astype(np.uint8), t)
+    return [np.clip(render(tau), 0, 255).astype(np.uint8) for tau in times]
 
 
 # -- augmentation -------------------------------------------------------------------------------------
