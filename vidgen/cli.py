@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for task in ("deblur", "enhance"):
         _add_restore_command(sub, task)
+    _add_generate_command(sub)
 
     from .training.config import add_arguments, add_restore_arguments
 
@@ -190,6 +191,88 @@ def _add_restore_command(sub, task: str) -> None:
                    help="fp16/bf16 need CUDA; auto = fp16 on CUDA, fp32 on CPU")
     _add_encode_options(p)
     p.set_defaults(func=_cmd_restore, task=task)
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, _, h = text.lower().partition("x")
+        return int(w), int(h or w)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size: write 64 or 256x144") from None
+
+
+def _add_generate_command(sub) -> None:
+    p = sub.add_parser("generate", help="make a short video from a text prompt",
+                       description="Text-to-video with latent video diffusion (3D U-Net with temporal attention). "
+                                   "With no --model, vidgen's own small model runs: it knows prompts like "
+                                   "'a red circle moving left' (colours red, green, blue, yellow, white; circle, "
+                                   "square, triangle; left, right, up, down). --model takes a diffusers-layout folder "
+                                   "(ModelScope text-to-video, Zeroscope) or a hub id when online.",
+                       epilog="examples:\n  vidgen generate \"a yellow triangle moving up\" -o tri.mp4\n"
+                              "  vidgen generate \"a boat at sea\" --model ./zeroscope_v2_576w --size 576x320 --steps 30",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("prompt", help="what the video shows")
+    p.add_argument("-o", "--output", default=None, help="output file (default: generated.mp4) or a folder for PNGs")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    g = p.add_argument_group("generation")
+    g.add_argument("--model", default=None, help="model folder or hub id (default: vidgen's small shipped model)")
+    g.add_argument("--frames", type=_positive_int, default=16, help="number of frames (default 16)")
+    g.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size (default: the model's)")
+    g.add_argument("--steps", type=_positive_int, default=25, help="denoising steps (default 25)")
+    g.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (1 = off; default 7.5)")
+    g.add_argument("--negative-prompt", default=None, help="what the video should not show")
+    g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
+    g.add_argument("--scheduler", default="ddim", choices=["ddim", "dpm"], help="sampler (default ddim)")
+    g.add_argument("--fps", default="8", help="frame rate of the output (default 8)")
+    r = p.add_argument_group("memory and speed")
+    r.add_argument("--attention", default="auto", choices=["auto", "sdpa", "chunked", "xformers", "naive"],
+                   help="attention kernel (default auto: xformers on CUDA if installed, else PyTorch SDPA)")
+    r.add_argument("--vae-slicing", action="store_true", help="decode one frame at a time")
+    r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")
+    r.add_argument("--cpu-offload", action="store_true", help="keep weights in RAM, move each model to the GPU as it runs")
+    r.add_argument("--device", default="auto", help="cpu, cuda... (default: cuda if available)")
+    _add_encode_options(p)
+    p.set_defaults(func=_cmd_generate)
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+    import torch
+
+    from .io.writer import VideoWriter
+    from .pipelines.interpolation import parse_rate
+    from .pipelines.text_to_video import TextToVideoPipeline
+
+    started = time.perf_counter()
+    fps = parse_rate(args.fps)
+    settings = _encode_settings(args)
+    pipe = TextToVideoPipeline.from_pretrained(args.model)
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    if args.cpu_offload:
+        pipe.enable_cpu_offload(device if device.startswith("cuda") else "cuda")
+    else:
+        pipe.to(device)
+    pipe.set_scheduler(args.scheduler)
+    pipe.set_attention(args.attention)
+    if args.vae_slicing:
+        pipe.enable_vae_slicing()
+    if args.vae_tiling:
+        pipe.enable_vae_tiling()
+    w, h = args.size if args.size else (None, None)
+    out = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames, height=h, width=w,
+               num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
+               progress=not args.quiet).frames
+    frames = (out[0].permute(1, 2, 3, 0).numpy() * 255 + 0.5).astype(np.uint8)  # (T, H, W, 3)
+    path = args.output or "generated.mp4"
+    with VideoWriter(path, frames.shape[2], frames.shape[1], fps, settings=settings) as writer:
+        for f in frames:
+            writer.write(np.ascontiguousarray(f))
+    if not args.quiet:
+        log.info(f"wrote {path}: {len(frames)} frames, {frames.shape[2]}x{frames.shape[1]}, "
+                 f"in {time.perf_counter() - started:.1f} s")
+    return 0
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:

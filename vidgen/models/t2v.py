@@ -1,0 +1,62 @@
+"""Components of vidgen's own small text-to-video models, in diffusers / transformers classes.
+
+:func:`small_components` builds a fresh, seeded set (3D U-Net, VAE, CLIP text encoder, offline
+tokenizer, DDPM-trained DDIM scheduler) in the shapes vidgen trains and ships; the tests use the
+same function with tinier sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class T2VConfig:
+    """Sizes of a small text-to-video model."""
+
+    frame_size: int = 64  # frames are frame_size x frame_size
+    vae_channels: tuple[int, ...] = (32, 64, 64)  # VAE blocks; the latent is frame_size / 2**(blocks-1)
+    latent_channels: int = 4
+    unet_channels: tuple[int, ...] = (64, 128)  # U-Net blocks (first with cross-attention)
+    head_dim: int = 8  # attention channels per head (diffusers' UNet3D calls this attention_head_dim)
+    norm_groups: int = 16
+    text_dim: int = 64  # CLIP text encoder width = cross-attention width
+    text_layers: int = 2
+    text_heads: int = 4
+    max_tokens: int = 16  # prompts are short: "a red circle moving left"
+
+
+def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2VConfig | None = None,
+                     seed: int = 0) -> dict:
+    """A fresh set of pipeline components for vocabulary ``words`` (tokenizer files go to ``tokenizer_dir``)."""
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet3DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from .tokenizer import build_clip_tokenizer
+
+    cfg = cfg or T2VConfig()
+    torch.manual_seed(seed)
+    tokenizer = build_clip_tokenizer(words, tokenizer_dir, max_length=cfg.max_tokens)
+    n_vae = len(cfg.vae_channels)
+    vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=cfg.latent_channels,
+                        block_out_channels=cfg.vae_channels, down_block_types=("DownEncoderBlock2D",) * n_vae,
+                        up_block_types=("UpDecoderBlock2D",) * n_vae, layers_per_block=1,
+                        norm_num_groups=min(cfg.norm_groups, cfg.vae_channels[0]), sample_size=cfg.frame_size)
+    n_unet = len(cfg.unet_channels)
+    unet = UNet3DConditionModel(
+        sample_size=cfg.frame_size // 2 ** (n_vae - 1), in_channels=cfg.latent_channels,
+        out_channels=cfg.latent_channels, block_out_channels=cfg.unet_channels, layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock3D",) * (n_unet - 1) + ("DownBlock3D",),
+        up_block_types=("UpBlock3D",) + ("CrossAttnUpBlock3D",) * (n_unet - 1),
+        attention_head_dim=cfg.head_dim, norm_num_groups=cfg.norm_groups, cross_attention_dim=cfg.text_dim)
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=cfg.text_dim, intermediate_size=4 * cfg.text_dim,
+        num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
+        max_position_embeddings=cfg.max_tokens, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
+    scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
+                              beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+    return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "scheduler": scheduler}

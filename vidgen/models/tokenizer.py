@@ -1,0 +1,61 @@
+"""An offline CLIP tokenizer: byte-level BPE whose merges make each given word a single token.
+
+Real CLIP vocabularies come from a hub; vidgen's small models need none. The files are the
+standard ``vocab.json`` + ``merges.txt`` that ``transformers.CLIPTokenizer`` reads, so a model
+folder saved with it loads anywhere. Words not in the list fall back to byte tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte -> printable character map (transformers 5 no longer exports it)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    chars = keep[:]
+    n = 0
+    for b in range(256):
+        if b not in keep:
+            keep.append(b)
+            chars.append(256 + n)
+            n += 1
+    return dict(zip(keep, map(chr, chars)))
+
+
+def write_clip_tokenizer_files(words: list[str], folder: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``vocab.json`` and ``merges.txt`` into ``folder``; returns their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    byte_chars = list(bytes_to_unicode().values())
+    vocab: list[str] = byte_chars + [c + "</w>" for c in byte_chars]
+    merges: list[tuple[str, str]] = []
+    seen = set(vocab)
+    for word in sorted({w.lower() for w in words}):
+        enc = "".join(bytes_to_unicode()[b] for b in word.encode("utf-8"))
+        parts = [enc[0]] + [c for c in enc[1:]]
+        parts[-1] += "</w>"
+        if len(parts) == 1:
+            continue
+        left = parts[0]
+        for right in parts[1:]:
+            merges.append((left, right))
+            left = left + right
+            if left not in seen:
+                seen.add(left)
+                vocab.append(left)
+    vocab += ["<|startoftext|>", "<|endoftext|>"]
+    vocab_file, merges_file = folder / "vocab.json", folder / "merges.txt"
+    vocab_file.write_text(json.dumps({tok: i for i, tok in enumerate(vocab)}, ensure_ascii=False))
+    merges_file.write_text("#version: 0.2\n" + "\n".join(f"{a} {b}" for a, b in merges) + "\n")
+    return vocab_file, merges_file
+
+
+def build_clip_tokenizer(words: list[str], folder: str | os.PathLike, max_length: int = 77):
+    """A ``CLIPTokenizer`` over ``words`` (``model_max_length`` must be set, or the pipeline overflows)."""
+    from transformers import CLIPTokenizer
+
+    vocab_file, merges_file = write_clip_tokenizer_files(words, folder)
+    return CLIPTokenizer(str(vocab_file), str(merges_file), model_max_length=max_length)

@@ -1,0 +1,243 @@
+"""Text-to-video: latent video diffusion with a 3D U-Net (spatial self/cross attention and temporal
+attention), a VAE, a CLIP text encoder and a DDIM or DPM-Solver scheduler.
+
+It loads the diffusers layout of the ModelScope text-to-video and Zeroscope repositories
+(``model_index.json``, ``unet/``, ``vae/``, ``text_encoder/``, ``tokenizer/``, ``scheduler/``) from
+a folder, or from a hub id when the machine can reach the hub. With no ``--model``, vidgen's own
+small model (``vidgen/weights/t2v``, recipe in ``training/text_to_video``) is used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..attention import set_attention_backend
+from ..errors import OptionError, WeightsError
+
+log = logging.getLogger("vidgen")
+SCHEDULERS = ("ddim", "dpm")
+
+
+@dataclass
+class TextToVideoOutput:
+    """``frames``: ``(B, 3, T, H, W)`` float in [0, 1]."""
+
+    frames: torch.Tensor
+
+
+def make_scheduler(name: str, config: dict):
+    """A DDIM or DPM-Solver++ scheduler built from another scheduler's config (same noise schedule)."""
+    from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
+
+    if name == "ddim":
+        return DDIMScheduler.from_config(config)
+    if name == "dpm":
+        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++")
+    raise OptionError(f"unknown scheduler '{name}': choose one of {', '.join(SCHEDULERS)}")
+
+
+def _scheduler_from_folder(folder: Path):
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, PNDMScheduler
+
+    known = {c.__name__: c for c in (DDIMScheduler, DPMSolverMultistepScheduler, PNDMScheduler, DDPMScheduler)}
+    config = json.loads((folder / "scheduler_config.json").read_text())
+    cls = known.get(config.get("_class_name"))
+    if cls is None:
+        raise WeightsError(f"{folder}: scheduler {config.get('_class_name')!r} is not one of {', '.join(known)}")
+    return cls.from_config(config)
+
+
+def default_model_dir() -> Path:
+    from ..training.config import shipped_weights
+
+    return shipped_weights("t2v")
+
+
+class TextToVideoPipeline:
+    """Generate a short video from a text prompt.
+
+    Example::
+
+        pipe = TextToVideoPipeline.from_pretrained()                 # vidgen's small shipped model
+        video = pipe("a red circle moving left", num_frames=16, seed=0).frames   # (1, 3, 16, 64, 64)
+    """
+
+    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler):
+        self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = (
+            unet, vae, text_encoder, tokenizer, scheduler)
+        self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
+        self.device = torch.device("cpu")
+        self._offloaded = False
+
+    # -- loading and saving --------------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, model: str | os.PathLike | None = None, torch_dtype: torch.dtype | None = None,
+                        local_files_only: bool | None = None) -> TextToVideoPipeline:
+        """Load a diffusers-layout folder, a hub id (``org/name``), or vidgen's shipped model."""
+        from diffusers import AutoencoderKL, UNet3DConditionModel
+        from transformers import CLIPTextModel, CLIPTokenizer
+
+        path = Path(model) if model is not None else default_model_dir()
+        if not path.exists():
+            if model is None or Path(model).is_absolute() or str(model).startswith((".", "~")) or \
+                    str(model).count("/") != 1:
+                raise WeightsError(f"no model at {path} (a folder with model_index.json, unet/, vae/, text_encoder/, "
+                                   "tokenizer/, scheduler/, or a hub id like org/name)")
+            path = cls._download(str(model), local_files_only)
+        if not (path / "model_index.json").is_file():
+            raise WeightsError(f"{path} has no model_index.json: not a diffusers text-to-video model folder")
+        kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
+        try:
+            unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
+            vae = AutoencoderKL.from_pretrained(path / "vae", **kw)
+            text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
+            tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
+        except (OSError, ValueError) as e:
+            raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
+        scheduler = _scheduler_from_folder(path / "scheduler")
+        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler)
+
+    @staticmethod
+    def _download(repo_id: str, local_files_only: bool | None) -> Path:
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(snapshot_download(repo_id, local_files_only=bool(local_files_only),
+                                          allow_patterns=["model_index.json", "unet/*", "vae/*", "text_encoder/*",
+                                                          "tokenizer/*", "scheduler/*"]))
+        except Exception as e:  # hub client errors: no network, no such repo, gated repo
+            raise WeightsError(f"could not get '{repo_id}' from the hub ({type(e).__name__}); with no network, "
+                               "download the model folder elsewhere and pass its path to --model") from None
+
+    def save_pretrained(self, path: str | os.PathLike) -> None:
+        """Write the diffusers layout: model_index.json and one folder per component."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        for name in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+            getattr(self, name).save_pretrained(path / name)
+        index = {"_class_name": "TextToVideoSDPipeline", "_diffusers_version": "0.42.1",
+                 "unet": ["diffusers", "UNet3DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+                 "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+                 "scheduler": ["diffusers", type(self.scheduler).__name__]}
+        (path / "model_index.json").write_text(json.dumps(index, indent=2))
+
+    # -- memory and speed features ---------------------------------------------------------------
+    def to(self, device: str | torch.device) -> TextToVideoPipeline:
+        self.device = torch.device(device)
+        for m in (self.unet, self.vae, self.text_encoder):
+            m.to(self.device)
+        return self
+
+    def set_scheduler(self, name: str) -> None:
+        self.scheduler = make_scheduler(name, self.scheduler.config)
+
+    def set_attention(self, backend: str = "auto", q_chunk: int = 1024, k_chunk: int = 4096) -> None:
+        """Attention backend for the U-Net and VAE: auto, xformers, sdpa, chunked (see vidgen.attention)."""
+        set_attention_backend(self.unet, backend, q_chunk, k_chunk)
+        set_attention_backend(self.vae, backend, q_chunk, k_chunk)
+
+    def enable_vae_slicing(self) -> None:
+        """Decode latents a frame at a time (diffusers 0.42 moved this to the VAE itself)."""
+        self.vae.enable_slicing()
+
+    def enable_vae_tiling(self) -> None:
+        """Decode each frame in overlapping tiles: bounded memory for large frames."""
+        self.vae.enable_tiling()
+
+    def enable_forward_chunking(self, chunk_size: int = 1) -> None:
+        """Run the U-Net's feed-forward layers a chunk of tokens at a time."""
+        self.unet.enable_forward_chunking(chunk_size=chunk_size, dim=1)
+
+    def enable_cpu_offload(self, device: str = "cuda") -> None:
+        """Keep the weights in CPU memory and move each model to ``device`` only while it runs
+        (accelerate's offload hooks), for GPUs with little memory. Needs CUDA."""
+        if not torch.cuda.is_available():
+            raise OptionError("CPU offload moves models onto a GPU as they run; this machine has no CUDA device")
+        from accelerate import cpu_offload
+
+        for m in (self.text_encoder, self.unet, self.vae):
+            cpu_offload(m, execution_device=torch.device(device))
+        self.device = torch.device(device)
+        self._offloaded = True
+
+    # -- the steps of __call__ -------------------------------------------------------------------
+    def check_inputs(self, prompt, num_frames: int, height: int, width: int, num_inference_steps: int,
+                     guidance_scale: float) -> None:
+        if not isinstance(prompt, (str, list)) or not prompt:
+            raise OptionError("the prompt must be a non-empty string")
+        m = self.vae_scale_factor
+        if height % m or width % m or height < m or width < m:
+            raise OptionError(f"--size must be a positive multiple of {m} for this model, not {width}x{height}")
+        if not 1 <= num_frames <= 256:
+            raise OptionError(f"--frames must be between 1 and 256, not {num_frames}")
+        if not 1 <= num_inference_steps <= 1000:
+            raise OptionError(f"--steps must be between 1 and 1000, not {num_inference_steps}")
+        if guidance_scale < 0:
+            raise OptionError(f"--guidance must be 0 or more, not {guidance_scale}")
+
+    def encode_prompt(self, prompts: list[str], negative: list[str] | None) -> torch.Tensor:
+        """Text embeddings ``(B, L, D)``; with ``negative``, the unconditional half comes first."""
+        texts = (negative + prompts) if negative is not None else prompts
+        tok = self.tokenizer(texts, padding="max_length", max_length=self.tokenizer.model_max_length,
+                             truncation=True, return_tensors="pt")
+        emb = self.text_encoder(tok.input_ids.to(self.device))[0]
+        return emb
+
+    def prepare_latents(self, batch: int, num_frames: int, height: int, width: int,
+                        generator: torch.Generator) -> torch.Tensor:
+        shape = (batch, self.unet.config.in_channels, num_frames, height // self.vae_scale_factor,
+                 width // self.vae_scale_factor)
+        latents = torch.randn(shape, generator=generator, dtype=torch.float32)
+        return (latents * self.scheduler.init_noise_sigma).to(self.device, self.unet.dtype)
+
+    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
+        """``(B, C, T, h, w)`` latents -> ``(B, 3, T, H, W)`` frames in [0, 1]."""
+        b, c, t, h, w = latents.shape
+        flat = (latents / self.vae.config.scaling_factor).permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        images = self.vae.decode(flat.to(self.vae.dtype)).sample.float()
+        frames = images.reshape(b, t, 3, images.shape[-2], images.shape[-1]).permute(0, 2, 1, 3, 4)
+        return ((frames + 1) / 2).clamp(0, 1).cpu()
+
+    @torch.no_grad()
+    def __call__(self, prompt: str | list[str], negative_prompt: str | list[str] | None = None, num_frames: int = 16,
+                 height: int | None = None, width: int | None = None, num_inference_steps: int = 25,
+                 guidance_scale: float = 7.5, seed: int | None = None, generator: torch.Generator | None = None,
+                 progress: bool = False) -> TextToVideoOutput:
+        from ..progress import progress_bar
+
+        size = self.unet.config.sample_size * self.vae_scale_factor
+        height, width = height or size, width or size
+        # 1. check inputs
+        self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale)
+        prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        # 2. encode the prompt (and the negative prompt, for classifier-free guidance)
+        do_cfg = guidance_scale > 1.0
+        negative = None
+        if do_cfg:
+            negative = [negative_prompt or ""] * len(prompts) if not isinstance(negative_prompt, list) else negative_prompt
+        text = self.encode_prompt(prompts, negative)
+        # 3. timesteps
+        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
+        # 4. initial noise: same seed, same video
+        if generator is None:
+            generator = torch.Generator().manual_seed(0 if seed is None else seed)
+        latents = self.prepare_latents(len(prompts), num_frames, height, width, generator)
+        # 5. denoising loop
+        with progress_bar(num_inference_steps, "generate", enabled=progress, unit="step") as bar:
+            for t in self.scheduler.timesteps:
+                inp = torch.cat([latents] * 2) if do_cfg else latents
+                inp = self.scheduler.scale_model_input(inp, t)
+                noise = self.unet(inp, t, encoder_hidden_states=text).sample
+                if do_cfg:
+                    uncond, cond = noise.chunk(2)
+                    noise = uncond + guidance_scale * (cond - uncond)
+                latents = self.scheduler.step(noise, t, latents).prev_sample
+                bar.update(1)
+        # 6. decode
+        return TextToVideoOutput(self.decode_latents(latents))
