@@ -128,6 +128,16 @@ def build_parser() -> argparse.ArgumentParser:
         tr_t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
         tr_t.set_defaults(func=_cmd_train_restore, task=task)
 
+    tt = trs.add_parser("t2v", help="the small text-to-video model",
+                        description="Train vidgen's small text-to-video model (VAE, then 3D U-Net and text encoder) "
+                                    "on procedural videos captioned 'a {colour} {shape} moving {direction}'. Some "
+                                    "combinations are held out for evaluation. Writes OUT/model (diffusers layout).")
+    from .training.t2v_options import add_t2v_arguments
+
+    add_t2v_arguments(tt)
+    tt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    tt.set_defaults(func=_cmd_train_t2v)
+
     ft = sub.add_parser("finetune", help="adapt a shipped model to your own footage",
                         description="Fine-tune a shipped model on a folder of your videos and write an adapter "
                                     "file that the matching command loads with --adapter.")
@@ -350,6 +360,16 @@ def _cmd_train_restore(args: argparse.Namespace) -> int:
     from .training.restoration import train
 
     path = train(restore_config_from_args(args, args.task), resume=args.resume, progress=not args.quiet,
+                 command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}")
+    return 0
+
+
+def _cmd_train_t2v(args: argparse.Namespace) -> int:
+    from .training.t2v_options import config_from_args
+    from .training.text_to_video import train
+
+    path = train(config_from_args(args), resume=args.resume, progress=not args.quiet,
                  command="vidgen " + " ".join(sys.argv[1:]))
     log.info(f"wrote {path}")
     return 0

@@ -1,0 +1,54 @@
+"""Options of the text-to-video training, free of torch so the CLI can list them without importing it."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from .shapes import COLORS
+
+
+@dataclass
+class T2VTrainConfig:
+    """One text-to-video training run (saved beside its checkpoints)."""
+
+    out: str = "runs/t2v"
+    vae_steps: int = 1500
+    unet_steps: int = 4000
+    vae_batch: int = 16
+    batch_size: int = 8
+    frames: int = 16  # frames per training clip
+    lr: float = 3e-4
+    vae_lr: float = 5e-4
+    cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
+    colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
+    combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
+    captions: list = field(default_factory=list)  # explicit captions for ``combos`` (LoRA data); empty = generated
+    eval_every: int = 250
+    save_every: int = 250
+    seed: int = 0
+    workers: int = 1
+    model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
+
+
+def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
+    d = T2VTrainConfig()
+    p.add_argument("--out", default=d.out)
+    p.add_argument("--vae-steps", type=int, default=d.vae_steps)
+    p.add_argument("--unet-steps", type=int, default=d.unet_steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--frames", type=int, default=d.frames)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--workers", type=int, default=d.workers)
+    p.add_argument("--resume", action="store_true")
+
+
+def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
+    return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, batch_size=a.batch_size,
+                          frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
+                          workers=a.workers)
+
+

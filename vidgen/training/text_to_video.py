@@ -1,0 +1,238 @@
+"""Train vidgen's small text-to-video model on procedural captioned videos, with accelerate.
+
+Two phases, each resumable, in ``OUT/vae`` and ``OUT/unet``:
+
+1. the VAE learns to reconstruct frames of the procedural videos (L1 + a light KL term); its
+   latent scaling factor is then set from the spread of its latents;
+2. the 3D U-Net and the CLIP text encoder learn to predict the noise added to VAE latents of whole
+   clips (epsilon objective, DDPM schedule), the caption dropped 10% of the time so classifier-free
+   guidance works.
+
+The finished pipeline is written to ``OUT/model`` in the diffusers layout.
+
+    vidgen train t2v --out runs/t2v --vae-steps 1500 --unet-steps 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+from ..errors import OptionError
+from ..models.t2v import T2VConfig, small_components
+from .t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
+from .shapes import PALETTE, WORDS, caption, render_clip, training_combinations
+
+
+class ShapeClips(Dataset):
+    """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption)."""
+
+    def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int,
+                 captions: list[str] | None = None):
+        self.combos, self.frames, self.size, self.length, self.seed = combos, frames, size, length, seed
+        self.captions = captions
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, idx: int):
+        rng = np.random.default_rng([self.seed, idx])
+        k = int(rng.integers(len(self.combos)))
+        color, shape, direction = self.combos[k]
+        clip = render_clip(rng, color, shape, direction, self.frames, self.size)
+        x = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1
+        text = self.captions[k] if self.captions else caption(color, shape, direction)
+        return x, text
+
+
+class Frames(Dataset):
+    """Single frames of clips in every palette colour and random ones, for the VAE: (3, H, W) in [-1, 1]."""
+
+    def __init__(self, size: int, length: int, seed: int):
+        self.size, self.length, self.seed = size, length, seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, idx: int):
+        rng = np.random.default_rng([self.seed, idx])
+        from .shapes import DIRECTIONS, SHAPES
+
+        color = list(PALETTE)[int(rng.integers(len(PALETTE)))]
+        clip = render_clip(rng, color, SHAPES[int(rng.integers(3))], DIRECTIONS[int(rng.integers(4))], 4, self.size)
+        return torch.from_numpy(clip[int(rng.integers(4))]).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def _accelerator():
+    from accelerate import Accelerator
+
+    return Accelerator()
+
+
+def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, stop_after: int | None):
+    """Phase 1. Returns False if stopped early."""
+    acc = _accelerator()
+    out = Path(cfg.out) / "vae"
+    out.mkdir(parents=True, exist_ok=True)
+    vae = comps["vae"]
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.vae_steps, 50))
+    data = Frames(cfg.model.frame_size, cfg.vae_steps * cfg.vae_batch, cfg.seed)
+    val = torch.stack([Frames(cfg.model.frame_size, 32, cfg.seed + 99)[i] for i in range(32)])
+    start, ckpt = resume_point(out, resume)
+    loader = indexed_loader(data, start, cfg.vae_batch, 1, cfg.workers)
+    vae, opt, loader, sched = acc.prepare(vae, opt, loader, sched)
+    if ckpt is not None:
+        acc.load_state(str(ckpt))
+    net = acc.unwrap_model(vae)
+
+    def step_fn(x) -> float:
+        post = vae.encode(x).latent_dist
+        rec = vae.decode(post.sample()).sample
+        loss = F.l1_loss(rec, x) + 1e-6 * post.kl().mean()
+        acc.backward(loss)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        return float(loss.detach())
+
+    def eval_fn() -> dict:
+        with torch.no_grad():
+            rec = net.decode(net.encode(val).latent_dist.mode()).sample.clamp(-1, 1)
+        mse = ((rec - val) / 2).pow(2).flatten(1).mean(1)
+        return {"val_recon_psnr": round(float((10 * torch.log10(1 / mse.clamp_min(1e-10))).mean()), 3)}
+
+    done = fit(acc, out, cfg.vae_steps, start, loader, [vae], step_fn, eval_fn, cfg.eval_every, cfg.save_every,
+               progress, stop_after)
+    if done:
+        with torch.no_grad():
+            lat = torch.cat([net.encode(val[i:i + 8]).latent_dist.mode() for i in range(0, 32, 8)])
+        net.register_to_config(scaling_factor=float(1.0 / lat.std()))
+        net.save_pretrained(out / "final")
+    return done
+
+
+def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, stop_after: int | None):
+    """Phase 2 (also the LoRA recipe's loop when the U-Net carries adapters). Returns False if stopped early."""
+    acc = _accelerator()
+    out = Path(cfg.out) / "unet"
+    out.mkdir(parents=True, exist_ok=True)
+    unet, vae, text_encoder, tok, sched_noise = (comps[k] for k in ("unet", "vae", "text_encoder", "tokenizer",
+                                                                    "scheduler"))
+    vae.requires_grad_(False).eval()
+    params = [p for m in (unet, text_encoder) for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.unet_steps, 100))
+    combos = [tuple(c) for c in cfg.combos] or training_combinations(cfg.colors)
+    data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed,
+                      cfg.captions or None)
+    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.captions or None)
+    val = [val_set[i] for i in range(16)]
+    start, ckpt = resume_point(out, resume)
+    loader = indexed_loader(data, start, cfg.batch_size, 1, cfg.workers)
+    unet, text_encoder, opt, loader, sched = acc.prepare(unet, text_encoder, opt, loader, sched)
+    if ckpt is not None:
+        acc.load_state(str(ckpt))
+    scale = vae.config.scaling_factor
+    n_train = sched_noise.config.num_train_timesteps
+
+    def latents_of(x: torch.Tensor) -> torch.Tensor:
+        b, c, t, h, w = x.shape
+        flat = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        with torch.no_grad():
+            lat = vae.encode(flat).latent_dist.mode() * scale
+        return lat.reshape(b, t, *lat.shape[1:]).permute(0, 2, 1, 3, 4)
+
+    def embed(texts: list[str]) -> torch.Tensor:
+        ids = tok(texts, padding="max_length", max_length=tok.model_max_length, truncation=True,
+                  return_tensors="pt").input_ids
+        return text_encoder(ids.to(acc.device))[0]
+
+    def loss_on(x, texts, gen: torch.Generator | None = None) -> torch.Tensor:
+        lat = latents_of(x.to(acc.device))
+        noise = torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn_like(lat)
+        t = (torch.randint(0, n_train, (lat.shape[0],), generator=gen) if gen is not None
+             else torch.randint(0, n_train, (lat.shape[0],)))
+        noisy = sched_noise.add_noise(lat, noise, t)
+        pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
+        return F.mse_loss(pred, noise)
+
+    def step_fn(batch) -> float:
+        x, texts = batch
+        texts = ["" if np.random.random() < cfg.cfg_dropout else s for s in texts]
+        loss = loss_on(x, texts)
+        acc.backward(loss)
+        opt.step()
+        sched.step()
+        opt.zero_grad()
+        return float(loss.detach())
+
+    def eval_fn() -> dict:
+        with torch.no_grad():
+            x = torch.stack([v[0] for v in val])
+            loss = loss_on(x, [v[1] for v in val], torch.Generator().manual_seed(0))
+        return {"val_loss": round(float(loss), 5)}
+
+    return fit(acc, out, cfg.unet_steps, start, loader, [unet, text_encoder], step_fn, eval_fn, cfg.eval_every,
+               cfg.save_every, progress, stop_after)
+
+
+def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, command: str | None = None,
+          stop_after: int | None = None) -> Path:
+    """Both phases; returns the model folder (or the last checkpoint when stopped early)."""
+    from accelerate.utils import set_seed
+
+    from ..pipelines.text_to_video import TextToVideoPipeline
+
+    if min(cfg.vae_steps, cfg.unet_steps, cfg.batch_size) < 1:
+        raise OptionError("steps and batch sizes must be at least 1")
+    set_seed(cfg.seed)
+    if cfg.model is None:
+        cfg.model = T2VConfig()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, default=str))
+    t0 = time.time()
+    comps = small_components(WORDS, out / "tokenizer_files", cfg.model, cfg.seed)
+    vae_final = out / "vae" / "final"
+    if not vae_final.exists():
+        if not train_vae(cfg, comps, resume, progress, stop_after):
+            return latest_checkpoint(out / "vae")
+        stop_after = None if stop_after is None else max(1, stop_after - cfg.vae_steps)
+    from diffusers import AutoencoderKL
+
+    comps["vae"] = AutoencoderKL.from_pretrained(vae_final)
+    if not train_unet(cfg, comps, resume, progress, stop_after):
+        return latest_checkpoint(out / "unet")
+    pipe = TextToVideoPipeline(**comps)
+    model_dir = out / "model"
+    pipe.save_pretrained(model_dir)
+    acc = _accelerator()
+    record = training_record(acc, command, cfg.unet_steps, time.time() - t0, ["procedural shapes"], None)
+    record.update(vae_steps=str(cfg.vae_steps), frames=str(cfg.frames), held_out="vidgen.training.shapes.HELD_OUT")
+    (model_dir / "training.json").write_text(json.dumps(record, indent=1))
+    log_record(acc, out, {"step": cfg.unet_steps, "saved": str(model_dir)})
+    return model_dir
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="vidgen.training.text_to_video")
+    add_t2v_arguments(p)
+    a = p.parse_args(argv)
+    train(config_from_args(a), resume=a.resume,
+          command="accelerate launch -m vidgen.training.text_to_video " + shlex.join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()
