@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +63,24 @@ def read_rgb(path: Path) -> np.ndarray:
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
     return 99.0 if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+T2V_WORDS = ["a", "red", "blue", "purple", "circle", "square", "moving", "left", "right"]
+
+
+def tiny_t2v_config():
+    """A text-to-video model small enough for a test: 32x32 frames, 16x16 latents, 8/16-channel U-Net."""
+    from vidgen.models.t2v import T2VConfig
+
+    return T2VConfig(frame_size=32, vae_channels=(8, 8), unet_channels=(8, 16), head_dim=4, norm_groups=4,
+                     text_dim=16, text_layers=1, text_heads=2)
+
+
+def tiny_t2v_model(folder: Path) -> Path:
+    """Seeded tiny components saved in the diffusers layout under ``folder / "model"``."""
+    from vidgen.models.t2v import small_components
+    from vidgen.pipelines.text_to_video import TextToVideoPipeline
+
+    pipe = TextToVideoPipeline(**small_components(T2V_WORDS, folder / "tok", tiny_t2v_config(), seed=0))
+    pipe.save_pretrained(folder / "model")
+    return folder / "model"

@@ -53,6 +53,22 @@ def _scheduler_from_folder(folder: Path):
     return cls.from_config(config)
 
 
+def vae_class(folder: Path):
+    """The VAE class a model folder names: diffusers' AutoencoderKL (ModelScope, Zeroscope) or vidgen's ShapeVAE."""
+    from diffusers import AutoencoderKL
+
+    from ..models.vae import ShapeVAE
+
+    try:
+        name = json.loads((folder / "config.json").read_text()).get("_class_name", "AutoencoderKL")
+    except (OSError, ValueError):
+        return AutoencoderKL  # from_pretrained reports what is missing
+    choices = {"AutoencoderKL": AutoencoderKL, "ShapeVAE": ShapeVAE}
+    if name not in choices:
+        raise WeightsError(f"{folder}: VAE class {name} is not supported (choose from {', '.join(choices)})")
+    return choices[name]
+
+
 def default_model_dir() -> Path:
     from ..training.config import shipped_weights
 
@@ -80,7 +96,7 @@ class TextToVideoPipeline:
     def from_pretrained(cls, model: str | os.PathLike | None = None, torch_dtype: torch.dtype | None = None,
                         local_files_only: bool | None = None) -> TextToVideoPipeline:
         """Load a diffusers-layout folder, a hub id (``org/name``), or vidgen's shipped model."""
-        from diffusers import AutoencoderKL, UNet3DConditionModel
+        from diffusers import UNet3DConditionModel
         from transformers import CLIPTextModel, CLIPTokenizer
 
         path = Path(model) if model is not None else default_model_dir()
@@ -95,7 +111,7 @@ class TextToVideoPipeline:
         kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
         try:
             unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
-            vae = AutoencoderKL.from_pretrained(path / "vae", **kw)
+            vae = vae_class(path / "vae").from_pretrained(path / "vae", **kw)
             text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
             tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
         except (OSError, ValueError) as e:
@@ -122,12 +138,18 @@ class TextToVideoPipeline:
         for name in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
             getattr(self, name).save_pretrained(path / name)
         index = {"_class_name": "TextToVideoSDPipeline", "_diffusers_version": "0.42.1",
-                 "unet": ["diffusers", "UNet3DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+                 "unet": ["diffusers", "UNet3DConditionModel"], "vae": [type(self.vae).__module__.split(".")[0], type(self.vae).__name__],
                  "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
                  "scheduler": ["diffusers", type(self.scheduler).__name__]}
         (path / "model_index.json").write_text(json.dumps(index, indent=2))
 
     # -- memory and speed features ---------------------------------------------------------------
+    def load_lora(self, path: str | os.PathLike, scale: float = 1.0) -> int:
+        """Merge a U-Net LoRA (``vidgen train lora`` or diffusers layout) at ``scale``; returns layers changed."""
+        from ..models.unet_lora import merge_lora
+
+        return merge_lora(self.unet, path, scale)
+
     def to(self, device: str | torch.device) -> TextToVideoPipeline:
         self.device = torch.device(device)
         for m in (self.unet, self.vae, self.text_encoder):

@@ -14,12 +14,12 @@ class T2VTrainConfig:
 
     out: str = "runs/t2v"
     vae_steps: int = 1500
-    unet_steps: int = 4000
-    vae_batch: int = 16
+    unet_steps: int = 3000
+    vae_batch: int = 8
     batch_size: int = 8
     frames: int = 16  # frames per training clip
     lr: float = 3e-4
-    vae_lr: float = 5e-4
+    vae_lr: float = 1e-3
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
     colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
     combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
@@ -36,7 +36,8 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=d.out)
     p.add_argument("--vae-steps", type=int, default=d.vae_steps)
     p.add_argument("--unet-steps", type=int, default=d.unet_steps)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--vae-batch", type=int, default=d.vae_batch, help="frames per VAE step")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
     p.add_argument("--frames", type=int, default=d.frames)
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--eval-every", type=int, default=d.eval_every)
@@ -47,7 +48,8 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
-    return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, batch_size=a.batch_size,
+    return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
+                          batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
                           workers=a.workers)
 
