@@ -5,7 +5,6 @@ held-out frames of that footage."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
