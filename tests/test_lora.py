@@ -12,7 +12,7 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from helpers import tiny_t2v_model
+from helpers import read_rgb, tiny_t2v_model
 from vidgen.errors import InputError
 from vidgen.io.writer import VideoWriter
 from vidgen.pipelines.text_to_video import TextToVideoPipeline
@@ -162,3 +162,19 @@ def test_cli_errors_are_one_line(footage, tmp_path):
                            capture_output=True, text=True)
         assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_generate_cli_with_lora(tiny, footage, tmp_path):
+    path = train(config(tiny, footage, tmp_path / "run", steps=1), progress=False)
+    outs = {}
+    for scale in ("0", "0.8"):
+        out = tmp_path / f"v{scale}.mkv"
+        r = subprocess.run([sys.executable, "-m", "vidgen", "generate", "a purple circle moving left", "-o", str(out),
+                            "--model", str(tiny), "--lora", str(path), "--lora-scale", scale, "--frames", "6",
+                            "--steps", "2", "--codec", "ffv1", "--quiet"], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        outs[scale] = read_rgb(out)
+    assert outs["0"].shape == (6, 32, 32, 3) and not np.array_equal(outs["0"], outs["0.8"])
+    bad = subprocess.run([sys.executable, "-m", "vidgen", "generate", "x", "--model", str(tiny), "--lora",
+                          str(tmp_path / "none.safetensors")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "no LoRA file" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

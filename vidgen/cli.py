@@ -11,9 +11,10 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
-from .errors import OptionError, VidgenError
+from .errors import OptionError, VidgenError, WeightsError
 
 log = logging.getLogger("vidgen")
 
@@ -280,6 +281,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     fps = parse_rate(args.fps)
     settings = _encode_settings(args)
+    if args.lora and not Path(args.lora).is_file():
+        raise WeightsError(f"no LoRA file at {args.lora}")
     pipe = TextToVideoPipeline.from_pretrained(args.model)
     if args.lora:
         pipe.load_lora(args.lora, scale=args.lora_scale)

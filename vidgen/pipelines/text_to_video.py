@@ -109,6 +109,10 @@ class TextToVideoPipeline:
         if not (path / "model_index.json").is_file():
             raise WeightsError(f"{path} has no model_index.json: not a diffusers text-to-video model folder")
         kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
+        from transformers.utils import logging as tf_logging
+
+        bar = tf_logging.is_progress_bar_enabled()
+        tf_logging.disable_progress_bar()  # a per-file loading bar on stderr for a model that loads in a second
         try:
             unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
             vae = vae_class(path / "vae").from_pretrained(path / "vae", **kw)
@@ -116,6 +120,9 @@ class TextToVideoPipeline:
             tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
         except (OSError, ValueError) as e:
             raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
+        finally:
+            if bar:
+                tf_logging.enable_progress_bar()
         scheduler = _scheduler_from_folder(path / "scheduler")
         return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler)
 
