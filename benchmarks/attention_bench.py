@@ -85,8 +85,8 @@ def run_unet_case(features: bool) -> dict:
             "checksum": float(out.double().abs().mean())}
 
 
-def child(args: list[str]) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+def child(what: str, case: str) -> dict:
+    r = subprocess.run([sys.executable, __file__, what, "--child", "--case", case], capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -115,7 +115,7 @@ def main() -> None:
                   f"{bh * length * dim * 4 / 2**20:.0f} MiB")
             print(f"  {'backend':8s} {'seconds':>8s} {'peak extra MiB':>15s} {'max |diff| vs sdpa':>19s}")
             for backend in ("naive", "sdpa", "chunked"):
-                r = child(["--case", f"{name}:{backend}"])
+                r = child("attention", f"{name}:{backend}")
                 if "error" in r:
                     print(f"  {backend:8s} failed: {r['error']}")
                     continue
@@ -126,7 +126,7 @@ def main() -> None:
         rows = {}
         for label, case in (("diffusers defaults (SDPA processor)", "default"),
                             ("vidgen memory features (chunked attention + FF chunking)", "features")):
-            rows[label] = r = child(["--case", case])
+            rows[label] = r = child("unet", case)
             if "error" in r:
                 print(f"  {label}: failed: {r['error']}")
                 continue

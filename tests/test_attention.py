@@ -46,7 +46,7 @@ def test_chunked_memory_is_bounded_by_its_chunks():
     """)
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     grew_mib = int(r.stdout.strip().splitlines()[-1])
-    # one 1024 x 1024 block per head is 16 MiB; a few such temporaries fit well inside 256 MiB
+    # one 1024 x 1024 tile (one head at a time) is 4 MiB; a few such temporaries fit well inside 256 MiB
     assert grew_mib < 256, grew_mib
 
 

@@ -133,5 +133,18 @@ def test_shape_vae_slicing_and_tiling_decode_the_same():
         tiled = vae.decode(z).sample
     assert plain.shape == (2, 3, 160, 224)
     assert torch.allclose(plain, tiled, atol=1e-5)
-    post = vae.encode(plain).latent_dist
+    with torch.no_grad():
+        post = vae.encode(plain).latent_dist
     assert post.mode().shape == (2, 4, 40, 56) and float(post.std.max()) < 0.1  # small initial posterior noise
+
+
+def test_shipped_model_is_the_default_and_loads():
+    """The model in vidgen/weights/t2v (trained by training/text_to_video) is what generate uses without --model."""
+    from vidgen.pipelines.text_to_video import default_model_dir
+
+    index = json.loads((default_model_dir() / "model_index.json").read_text())
+    assert index["vae"] == ["vidgen", "ShapeVAE"] and index["unet"] == ["diffusers", "UNet3DConditionModel"]
+    pipe = TextToVideoPipeline.from_pretrained()
+    a = pipe("a red circle moving left", num_frames=16, num_inference_steps=3, seed=0).frames
+    assert a.shape == (1, 3, 16, 64, 64)
+    assert torch.equal(a, pipe("a red circle moving left", num_frames=16, num_inference_steps=3, seed=0).frames)

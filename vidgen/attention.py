@@ -7,7 +7,8 @@ Backends:
 - ``sdpa``: ``torch.nn.functional.scaled_dot_product_attention``. On the CPU it has a flash kernel
   (no mask) and a math kernel that materialises the full score matrix.
 - ``chunked``: queries and keys in blocks with an online softmax (the flash-attention recurrence
-  written in PyTorch): peak memory is ``O(B * heads * q_chunk * k_chunk)`` whatever the length.
+  written in PyTorch), heads grouped so one tile holds at most ``q_chunk * k_chunk`` scores: peak
+  memory is a few such tiles whatever the batch, head count or length.
 - ``naive``: ``softmax(q k^T * scale) v`` with the whole score matrix, for reference.
 - ``auto``: xformers on CUDA when installed, else sdpa.
 
@@ -38,6 +39,28 @@ def _naive(q, k, v, mask, scale):
 
 
 def _chunked(q, k, v, mask, scale, q_chunk: int, k_chunk: int):
+    """Online-softmax attention over (batch, head-group, query-block, key-block) tiles.
+
+    Heads are taken in groups small enough that one tile's scores hold at most
+    ``q_chunk * k_chunk`` elements, so the peak is a few such tiles whatever the batch, head
+    count or sequence length (before this grouping, a ModelScope-size U-Net step peaked 1.2 GiB
+    above SDPA because 160 heads x 1024 x 1024 scores were live at once).
+    """
+    out = torch.empty_like(q)
+    b, heads, lq, _ = q.shape
+    lk = k.shape[-2]
+    tile = min(q_chunk, lq) * min(k_chunk, lk)
+    group = max(1, (q_chunk * k_chunk) // tile)
+    if mask is not None:
+        mask = mask.expand(b, heads, lq, lk)  # a view: slicing it below copies nothing
+    for bi in range(b):
+        for h0 in range(0, heads, group):
+            sl = (slice(bi, bi + 1), slice(h0, h0 + group))
+            out[sl] = _chunked_tile(q[sl], k[sl], v[sl], None if mask is None else mask[sl], scale, q_chunk, k_chunk)
+    return out
+
+
+def _chunked_tile(q, k, v, mask, scale, q_chunk: int, k_chunk: int):
     out = torch.empty_like(q)
     lk = k.shape[-2]
     for qs in range(0, q.shape[-2], q_chunk):
