@@ -237,8 +237,11 @@ def test_output_equal_to_input_is_refused(clip):
 def test_ctrl_c_leaves_no_output(tmp_path):
     src = make_video(tmp_path / "long.mp4", size="640x360", seconds=20)
     out = tmp_path / "out.mp4"
+    # a job started in the background by a non-interactive shell inherits SIGINT ignored, and so would
+    # this child: give it the default disposition, as a terminal's Ctrl-C finds it
     p = subprocess.Popen([sys.executable, "-m", "vidgen", "interpolate", str(src), "-o", str(out)],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 60
     while time.time() < deadline and not list(tmp_path.glob(".out.mp4.partial-*")):
         time.sleep(0.05)
