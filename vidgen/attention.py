@@ -99,8 +99,6 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     if backend == "sdpa":
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=scale)
     if backend == "chunked":
-        if mask is not None:
-            mask = mask.expand(q.shape[0], q.shape[1], q.shape[2], k.shape[2])
         return _chunked(q, k, v, mask, scale, q_chunk, k_chunk)
     if backend == "naive":
         return _naive(q, k, v, mask, scale)

@@ -33,6 +33,16 @@ class T2VConfig:
     max_tokens: int = 16  # prompts are short: "a red circle moving left"
 
 
+@torch.no_grad()
+def encode_clips(vae, clips: torch.Tensor) -> torch.Tensor:
+    """``(B, 3, T, H, W)`` clips in [-1, 1] -> scaled VAE latents ``(B, C, T, h, w)`` (posterior means),
+    the training-side counterpart of ``TextToVideoPipeline.decode_latents``."""
+    b, c, t, h, w = clips.shape
+    flat = clips.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w).to(vae.dtype)
+    lat = vae.encode(flat).latent_dist.mode() * vae.config.scaling_factor
+    return lat.reshape(b, t, *lat.shape[1:]).permute(0, 2, 1, 3, 4)
+
+
 def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2VConfig | None = None,
                      seed: int = 0) -> dict:
     """A fresh set of pipeline components for vocabulary ``words`` (tokenizer files go to ``tokenizer_dir``)."""

@@ -124,6 +124,7 @@ class CachedClips(Dataset):
 @torch.no_grad()
 def encode_footage(cfg: LoraTrainConfig, pipe, progress: bool) -> tuple[list[torch.Tensor], list[int], list[str]]:
     """Read, cut and VAE-encode every video: (clip latents, caption index per clip, captions)."""
+    from ..models.t2v import encode_clips
     from ..progress import progress_bar
 
     data = Path(cfg.data)
@@ -138,9 +139,7 @@ def encode_footage(cfg: LoraTrainConfig, pipe, progress: bool) -> tuple[list[tor
         for video, text in zip(videos, captions):
             for clip in video_clips(video, frames, stride, size):
                 x = torch.from_numpy(clip).permute(3, 0, 1, 2).float()[None] / 127.5 - 1  # (1, 3, T, H, W)
-                flat = x[0].permute(1, 0, 2, 3)  # (T, 3, H, W)
-                lat = pipe.vae.encode(flat.to(pipe.vae.dtype)).latent_dist.mode() * pipe.vae.config.scaling_factor
-                latents.append(lat.permute(1, 0, 2, 3).float().contiguous())  # (C, T, h, w)
+                latents.append(encode_clips(pipe.vae, x)[0].float().contiguous())  # (C, T, h, w)
                 ids.append(unique.index(text))
             bar.update(1)
     if not latents:

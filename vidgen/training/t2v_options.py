@@ -23,7 +23,6 @@ class T2VTrainConfig:
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
     colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
     combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
-    captions: list = field(default_factory=list)  # explicit captions for ``combos`` (LoRA data); empty = generated
     eval_every: int = 250
     save_every: int = 250
     seed: int = 0

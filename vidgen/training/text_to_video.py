@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
-from ..models.t2v import T2VConfig, small_components
+from ..models.t2v import T2VConfig, encode_clips, small_components
 from .t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .shapes import PALETTE, WORDS, caption, render_clip, training_combinations
@@ -39,10 +39,8 @@ from .shapes import PALETTE, WORDS, caption, render_clip, training_combinations
 class ShapeClips(Dataset):
     """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption)."""
 
-    def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int,
-                 captions: list[str] | None = None):
+    def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int):
         self.combos, self.frames, self.size, self.length, self.seed = combos, frames, size, length, seed
-        self.captions = captions
 
     def __len__(self) -> int:
         return self.length
@@ -53,8 +51,7 @@ class ShapeClips(Dataset):
         color, shape, direction = self.combos[k]
         clip = render_clip(rng, color, shape, direction, self.frames, self.size)
         x = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1
-        text = self.captions[k] if self.captions else caption(color, shape, direction)
-        return x, text
+        return x, caption(color, shape, direction)
 
 
 class Frames(Dataset):
@@ -125,7 +122,7 @@ def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, st
 
 
 def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, stop_after: int | None):
-    """Phase 2 (also the LoRA recipe's loop when the U-Net carries adapters). Returns False if stopped early."""
+    """Phase 2. Returns False if stopped early."""
     acc = _accelerator()
     out = Path(cfg.out) / "unet"
     out.mkdir(parents=True, exist_ok=True)
@@ -136,24 +133,15 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.unet_steps, 100))
     combos = [tuple(c) for c in cfg.combos] or training_combinations(cfg.colors)
-    data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed,
-                      cfg.captions or None)
-    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.captions or None)
+    data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed)
+    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99)
     val = [val_set[i] for i in range(16)]
     start, ckpt = resume_point(out, resume)
     loader = indexed_loader(data, start, cfg.batch_size, 1, cfg.workers)
     unet, text_encoder, opt, loader, sched = acc.prepare(unet, text_encoder, opt, loader, sched)
     if ckpt is not None:
         acc.load_state(str(ckpt))
-    scale = vae.config.scaling_factor
     n_train = sched_noise.config.num_train_timesteps
-
-    def latents_of(x: torch.Tensor) -> torch.Tensor:
-        b, c, t, h, w = x.shape
-        flat = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        with torch.no_grad():
-            lat = vae.encode(flat).latent_dist.mode() * scale
-        return lat.reshape(b, t, *lat.shape[1:]).permute(0, 2, 1, 3, 4)
 
     def embed(texts: list[str]) -> torch.Tensor:
         ids = tok(texts, padding="max_length", max_length=tok.model_max_length, truncation=True,
@@ -161,7 +149,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         return text_encoder(ids.to(acc.device))[0]
 
     def loss_on(x, texts, gen: torch.Generator | None = None) -> torch.Tensor:
-        lat = latents_of(x.to(acc.device))
+        lat = encode_clips(vae, x.to(acc.device))
         noise = torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn_like(lat)
         t = (torch.randint(0, n_train, (lat.shape[0],), generator=gen) if gen is not None
              else torch.randint(0, n_train, (lat.shape[0],)))
