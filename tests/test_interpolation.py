@@ -221,3 +221,24 @@ def test_parse_rate(text, rate):
 def test_parse_rate_rejects(text):
     with pytest.raises(OptionError):
         parse_rate(text)
+
+
+class _Sequential(ClassicalInterpolator):
+    concurrent_prepare = False
+
+
+def test_look_ahead_prepare_gives_the_same_frames():
+    """The next pair's flow computed in a thread changes nothing: same frames, in order, across a
+    scene cut, re-timed duplicates and a held still."""
+    cut = texture(240, 320, seed=5)
+    src = [moved(3 * k, k) for k in range(4)] + [cut, cut] + _square_on_twos(3, hold=1)[:3] * 1
+    src += [src[-1]] * 5 + [moved(40, 0), moved(44, 2)]
+    src = [cv2.resize(f, (320, 240)) for f in src]
+    for step in (Fraction(1, 2), Fraction(2, 5)):
+        s1, s2 = RetimeStats(), RetimeStats()
+        ahead = list(retime(src, step, ClassicalInterpolator(), stats=s1))
+        plain = list(retime(src, step, _Sequential(), stats=s2))
+        assert s1 == s2 and s1.interpolated > 0 and s1.cuts > 0 and s1.duplicates > 0
+        assert len(ahead) == len(plain)
+        for a, b in zip(ahead, plain):
+            np.testing.assert_array_equal(a, b)

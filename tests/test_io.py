@@ -11,6 +11,7 @@ import pytest
 from helpers import count_frames, duration, ffmpeg, make_video, psnr, read_rgb, stream_lines
 from vidgen.errors import InputError, OutputError
 from vidgen.io import EncodeSettings, VideoReader, VideoWriter, probe
+from vidgen.io.probe import probe_soon
 
 
 def copy_video(src: Path, dst: Path, **kw) -> Path:
@@ -194,6 +195,25 @@ def test_truncated_file_is_an_input_error(tmp_path):
         with VideoReader(cut) as r:
             for _ in r:
                 pass
+
+
+def test_early_probe_gives_the_same_answer_and_the_same_errors(tmp_path):
+    v = make_video(tmp_path / "v.mp4", rate="30000/1001", seconds=0.5)
+    want = probe(v)
+    probe_soon(v)
+    assert probe(v) == want
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"not a video at all" * 100)
+    probe_soon(bad)
+    with pytest.raises(InputError, match="not a video"):
+        probe(bad)
+    probe_soon(v)
+    v.write_bytes(bad.read_bytes())  # the file changed after the early probe: it is probed again
+    with pytest.raises(InputError, match="not a video"):
+        probe(v)
+    probe_soon(tmp_path / "missing.mp4")  # nothing to start; probe() reports it as before
+    with pytest.raises(InputError, match="does not exist"):
+        probe(tmp_path / "missing.mp4")
 
 
 def test_stream_lines_helper_sees_streams(tmp_path, ntsc_video):

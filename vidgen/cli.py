@@ -94,9 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--max-dup-run", type=_positive_int, default=3, metavar="N",
                    help="a run of more than N repeated frames is a real still and is held (default 3)")
     m.add_argument("--no-scene-detect", action="store_true", help="interpolate across scene cuts too")
-    m.add_argument("--flow-max-side", type=_positive_int, default=512, metavar="PX",
+    m.add_argument("--flow-max-side", type=_positive_int, default=None, metavar="PX",
                    help="estimate motion on frames scaled to this longer side; warping stays at full "
-                        "resolution (default 512; higher is slower and finer)")
+                        "resolution (default 960 for classical, 512 for learned; higher is slower and finer)")
     _add_encode_options(p)
     p.set_defaults(func=_cmd_interpolate)
 
@@ -439,6 +439,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.setLevel(logging.INFO)
     log.propagate = False
     signal.signal(signal.SIGTERM, _on_sigterm)
+    if args.command in ("interpolate", "deblur", "enhance") and getattr(args, "input_fps", None) is None:
+        from .io.probe import probe_soon
+
+        probe_soon(args.input)  # ffmpeg probes the input while numpy and OpenCV import
     try:
         return args.func(args)
     except VidgenError as e:

@@ -9,8 +9,8 @@ from ..errors import OptionError
 MODEL_CHOICES = "classical, learned, rife:PATH/flownet.pkl"
 
 
-def make_interpolator(spec: str = "classical", *, flow_max_side: int = 512, adapter: str | None = None):
-    """Build the interpolator a ``--model`` value names.
+def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = None, adapter: str | None = None):
+    """Build the interpolator a ``--model`` value names (``flow_max_side=None``: the model's default).
 
     ``classical`` (DIS flow, no weights), ``learned`` (the weights vidgen ships, optionally with a
     fine-tuned ``adapter``), or ``rife:PATH`` (a Practical-RIFE v4.6/v4.25 ``flownet.pkl``).
@@ -20,11 +20,12 @@ def make_interpolator(spec: str = "classical", *, flow_max_side: int = 512, adap
     if spec == "classical":
         from .classical import ClassicalConfig, ClassicalInterpolator
 
-        return ClassicalInterpolator(ClassicalConfig(flow_max_side=flow_max_side))
+        cfg = ClassicalConfig() if flow_max_side is None else ClassicalConfig(flow_max_side=flow_max_side)
+        return ClassicalInterpolator(cfg)
     if spec == "learned":
         from .learned import LearnedInterpolator
 
-        return LearnedInterpolator.from_pretrained(adapter=adapter, flow_max_side=flow_max_side)
+        return LearnedInterpolator.from_pretrained(adapter=adapter, flow_max_side=flow_max_side or 512)
     if spec.startswith("rife:"):
         from ..models.rife import RIFEInterpolator
 

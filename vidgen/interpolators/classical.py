@@ -31,7 +31,9 @@ import numpy as np
 class ClassicalConfig:
     """Settings of :class:`ClassicalInterpolator`."""
 
-    flow_max_side: int = 512  # flow is estimated with the longer side scaled down to this (pixels)
+    # Flow is estimated with the longer side scaled down to this (pixels). 960 measured +0.39 dB over 512 on
+    # the shared benchmark's 720p clip at 0.3 s per frame; smaller frames keep their size.
+    flow_max_side: int = 960
     patch_stride: int = 2  # DIS patch stride: 2 is denser and better on fast motion than the preset's 3
     refinement_iterations: int = 2  # DIS variational refinement; the preset's 5 measured no better
     consistency_scale: float = 1.0  # c = exp(-scale * forward-backward error in flow pixels)
@@ -114,6 +116,8 @@ class ClassicalInterpolator:
         state = interp.prepare(frame0, frame1)     # flow, once per pair
         mid = interp.interpolate(state, 0.5)       # any t in (0, 1), as often as needed
     """
+
+    concurrent_prepare = True  # prepare() may run in a thread beside interpolate() (not beside itself)
 
     def __init__(self, config: ClassicalConfig | None = None):
         self.config = config or ClassicalConfig()

@@ -15,11 +15,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-COLORS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (40, 80, 235), "yellow": (235, 215, 40),
-          "white": (245, 245, 245)}
-# Colours the detector knows but the base model is never trained on (new concepts for LoRA).
-EXTRA_COLORS = {"purple": (150, 50, 200), "orange": (245, 140, 20)}
-PALETTE = {**COLORS, **EXTRA_COLORS}
+from .palette import COLORS, PALETTE
+
 SHAPES = ("circle", "square", "triangle")
 DIRECTIONS = ("left", "right", "up", "down")
 _STEP = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from .shapes import COLORS
+from .palette import COLORS
 
 
 @dataclass
