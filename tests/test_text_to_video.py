@@ -34,6 +34,30 @@ def test_layout_is_the_diffusers_one(tiny):
     assert index["unet"] == ["diffusers", "UNet3DConditionModel"]
 
 
+def test_frame_positions_make_temporal_attention_see_frame_order(tiny):
+    """diffusers' temporal attention alone is frame-permutation equivariant; with vidgen's frame
+    positions (the default) it is not. The setting survives save/load through model_index.json."""
+    from diffusers import UNet3DConditionModel
+
+    from vidgen.models.t2v import add_frame_positions
+
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    assert json.loads((tiny / "model_index.json").read_text())["vidgen_frame_positions"] is True
+    assert pipe.unet.vidgen_frame_positions
+    plain = UNet3DConditionModel.from_pretrained(tiny / "unet").eval()  # same weights, no positions
+    frames, perm = 6, torch.tensor([3, 0, 5, 1, 4, 2])
+    x = torch.randn(frames, plain.config.block_out_channels[0], 8, 8, generator=torch.Generator().manual_seed(0))
+
+    def temporal(unet, h):  # (frames, C, H, W) through the U-Net's first temporal transformer
+        with torch.no_grad():
+            return unet.transformer_in(h, num_frames=frames, return_dict=False)[0]
+
+    assert torch.allclose(temporal(plain, x[perm]), temporal(plain, x)[perm], atol=1e-5)
+    assert not torch.allclose(temporal(pipe.unet, x[perm]), temporal(pipe.unet, x)[perm], atol=1e-3)
+    assert add_frame_positions(plain) > 0
+    assert torch.allclose(temporal(plain, x), temporal(pipe.unet, x), atol=1e-6)
+
+
 def test_shapes_range_and_determinism(tiny):
     pipe = TextToVideoPipeline.from_pretrained(tiny)
     a = run(pipe)

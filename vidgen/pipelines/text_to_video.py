@@ -124,6 +124,10 @@ class TextToVideoPipeline:
             if bar:
                 tf_logging.enable_progress_bar()
         scheduler = _scheduler_from_folder(path / "scheduler")
+        if json.loads((path / "model_index.json").read_text()).get("vidgen_frame_positions"):
+            from ..models.t2v import add_frame_positions
+
+            add_frame_positions(unet)
         return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler)
 
     @staticmethod
@@ -148,6 +152,8 @@ class TextToVideoPipeline:
                  "unet": ["diffusers", "UNet3DConditionModel"], "vae": [type(self.vae).__module__.split(".")[0], type(self.vae).__name__],
                  "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
                  "scheduler": ["diffusers", type(self.scheduler).__name__]}
+        if getattr(self.unet, "vidgen_frame_positions", False):
+            index["vidgen_frame_positions"] = True  # vidgen.models.t2v.add_frame_positions, applied on load
         (path / "model_index.json").write_text(json.dumps(index, indent=2))
 
     # -- memory and speed features ---------------------------------------------------------------
