@@ -17,15 +17,15 @@ def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = No
     """
     if adapter is not None and spec != "learned":
         raise OptionError("--adapter applies to --model learned")
+    flow = {} if flow_max_side is None else {"flow_max_side": flow_max_side}  # else each model's own default
     if spec == "classical":
         from .classical import ClassicalConfig, ClassicalInterpolator
 
-        cfg = ClassicalConfig() if flow_max_side is None else ClassicalConfig(flow_max_side=flow_max_side)
-        return ClassicalInterpolator(cfg)
+        return ClassicalInterpolator(ClassicalConfig(**flow))
     if spec == "learned":
         from .learned import LearnedInterpolator
 
-        return LearnedInterpolator.from_pretrained(adapter=adapter, flow_max_side=flow_max_side or 512)
+        return LearnedInterpolator.from_pretrained(adapter=adapter, **flow)
     if spec.startswith("rife:"):
         from ..models.rife import RIFEInterpolator
 
