@@ -80,6 +80,26 @@ def test_spatial_only_targets_and_gradient_checkpointing(tiny, footage, tmp_path
     assert any(float(v.abs().max()) > 0 for k, v in t.items() if ".lora_B." in k)
 
 
+
+def test_cross_targets_adapt_only_the_projections_that_read_the_text(tiny, footage, tmp_path):
+    from vidgen.models.unet_lora import lora_targets
+
+    unet = TextToVideoPipeline.from_pretrained(tiny).unet
+    names = lora_targets(unet, ("cross",))
+    modules = dict(unet.named_modules())
+    text_dim = unet.config.cross_attention_dim
+    assert names and all(n.endswith((".to_k", ".to_v")) for n in names)
+    assert all(modules[n].in_features == text_dim for n in names)
+    # diffusers' spatial transformer blocks read the text in attn2; the temporal ones (temp_attentions,
+    # transformer_in) have a second self-attention there
+    temporal = (".temp_attentions.", "transformer_in.")
+    assert set(names) == {n for n in modules
+                          if n.endswith(("attn2.to_k", "attn2.to_v")) and not any(t in f".{n}" for t in temporal)}
+    path = train(config(tiny, footage, tmp_path / "run", steps=1, targets=("cross",)), progress=False)
+    t = lora_tensors(path)
+    assert {k.split(".lora_")[0].removeprefix("unet.") for k in t} == set(names)
+    assert any(float(v.abs().max()) > 0 for k, v in t.items() if ".lora_B." in k)
+
 def test_file_is_the_diffusers_lora_layout(tiny, footage, tmp_path):
     """diffusers' own LoRA parser reads the file; peft, configured from the file's metadata the way
     diffusers does, computes the same U-Net output as vidgen's merged weights.

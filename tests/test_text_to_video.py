@@ -143,6 +143,27 @@ def test_training_both_phases_and_resume(tmp_path):
     for k in a:  # a resumed run continues the same curve, to float noise (1.7e-5 seen)
         torch.testing.assert_close(a[k], b[k], rtol=1e-3, atol=1e-4)
 
+    # --init continues a model folder (no VAE phase, VAE kept); --respread re-draws word embeddings
+    from vidgen.training.text_to_video import respread_tokens
+
+    c = cfg("c")
+    c.init, c.unet_steps, c.respread, c.respread_norm = str(model), 2, ("left", "right"), 3.0
+    cont = train(c, progress=False)
+    assert not (tmp_path / "c" / "vae").exists()
+    base, after = TextToVideoPipeline.from_pretrained(model), TextToVideoPipeline.from_pretrained(cont)
+    for k, v in base.vae.state_dict().items():
+        assert torch.equal(v, after.vae.state_dict()[k])
+    log = [json.loads(line) for line in (tmp_path / "c" / "unet" / "log.jsonl").read_text().splitlines()]
+    assert "val_dir_gain" in log[0]
+    emb = base.text_encoder.get_input_embeddings().weight
+    left, right, red = (base.tokenizer(w, add_special_tokens=False).input_ids[0] for w in ("left", "right", "red"))
+    before_red = emb[red].clone()
+    respread_tokens(base.text_encoder, base.tokenizer, ("left", "right"), 3.0, seed=0)
+    assert abs(float(emb[left].norm()) - 3.0) < 1e-4 and float((emb[left] - emb[right]).norm()) > 2.0
+    assert torch.equal(emb[red], before_red)
+    with pytest.raises(OptionError, match="not one token"):
+        respread_tokens(base.text_encoder, base.tokenizer, ("sideways",), 1.0, seed=0)
+
 
 def test_shape_vae_slicing_and_tiling_decode_the_same():
     from vidgen.models.vae import ShapeVAE

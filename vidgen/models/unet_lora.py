@@ -30,12 +30,25 @@ def is_temporal(name: str) -> bool:
     return ".temp_attentions." in f".{name}" or name.startswith("transformer_in.")
 
 
+def cross_attention_kv(unet: nn.Module) -> set[str]:
+    """Names of the key and value projections of the attention layers that read the text."""
+    return {f"{name}.{p}" for name, m in unet.named_modules()
+            if getattr(m, "is_cross_attention", False) for p in ("to_k", "to_v")}
+
+
 def lora_targets(unet: nn.Module, targets: tuple[str, ...] = ("spatial", "temporal")) -> list[str]:
-    """Names of the attention projections (``nn.Linear``) to adapt: spatial and/or temporal layers."""
+    """Names of the attention projections (``nn.Linear``) to adapt.
+
+    ``spatial`` and ``temporal``: every projection of those attention layers. ``cross``: only the
+    key and value projections of the cross-attention (the layers that map the text), as Custom
+    Diffusion adapts for a new concept: the empty prompt's keys and values barely move, so the
+    unconditional branch of classifier-free guidance stays the base model's.
+    """
+    cross = cross_attention_kv(unet) if "cross" in targets else set()
     names = []
     for name, m in unet.named_modules():
         if isinstance(m, nn.Linear) and any(name.endswith("." + p) for p in PROJECTIONS):
-            if ("temporal" if is_temporal(name) else "spatial") in targets:
+            if ("temporal" if is_temporal(name) else "spatial") in targets or name in cross:
                 names.append(name)
     return names
 

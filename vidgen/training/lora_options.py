@@ -6,7 +6,7 @@ import argparse
 from dataclasses import dataclass
 
 SCHEDULES = ("constant", "constant_with_warmup", "cosine", "linear")
-TARGETS = ("spatial", "temporal")
+TARGETS = ("spatial", "temporal", "cross")
 
 
 @dataclass
@@ -21,7 +21,9 @@ class LoraTrainConfig:
     steps: int = 500
     rank: int = 8
     alpha: float | None = None  # LoRA scale numerator (update = alpha / rank * B A); None = rank
-    targets: tuple[str, ...] = TARGETS  # which attention layers get adapters: spatial and/or temporal
+    # which attention layers get adapters: spatial and/or temporal (all their projections), or cross
+    # (only the cross-attention keys and values)
+    targets: tuple[str, ...] = ("spatial", "temporal")
     lr: float = 1e-3
     lr_schedule: str = "cosine"
     warmup: int = 20
@@ -49,7 +51,9 @@ def add_lora_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rank", type=int, default=d.rank)
     p.add_argument("--alpha", type=float, default=None, help="LoRA alpha (default: the rank, a scale of 1)")
     p.add_argument("--targets", default=",".join(d.targets),
-                   help="attention layers to adapt: spatial, temporal or spatial,temporal (default)")
+                   help="attention layers to adapt, comma-separated: spatial and temporal (all their projections; "
+                        "default spatial,temporal), or cross (only the cross-attention keys and values, which read "
+                        "the text: the choice for a new word, leaving unprompted generation as it was)")
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--lr-schedule", choices=SCHEDULES, default=d.lr_schedule)
     p.add_argument("--warmup", type=int, default=d.warmup, help="warm-up steps of the schedule")

@@ -27,6 +27,13 @@ class T2VTrainConfig:
     save_every: int = 250
     seed: int = 0
     workers: int = 1
+    # Start from this model folder (diffusers layout: U-Net, VAE, text encoder, tokenizer) instead of
+    # fresh components; the VAE phase is skipped and the U-Net phase runs its own LR schedule.
+    init: str | None = None
+    # Words whose token embeddings get fresh random vectors of norm ``respread_norm`` before the U-Net
+    # phase. For words a model has collapsed: see train_unet's note on the text encoder.
+    respread: tuple[str, ...] = ()
+    respread_norm: float = 1.0
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -44,12 +51,19 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", default=d.init, metavar="MODEL_DIR",
+                   help="continue training this model folder (skips the VAE phase; a fresh LR schedule)")
+    p.add_argument("--respread", nargs="+", default=list(d.respread), metavar="WORD",
+                   help="give these words fresh, distinct token embeddings before training (words the text "
+                        "encoder has collapsed, e.g. left right up down)")
+    p.add_argument("--respread-norm", type=float, default=d.respread_norm,
+                   help="norm of those embeddings (the trained ones are about 0.2)")
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
-                          workers=a.workers)
+                          workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm)
 
 
