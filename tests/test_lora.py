@@ -100,6 +100,26 @@ def test_cross_targets_adapt_only_the_projections_that_read_the_text(tiny, foota
     assert {k.split(".lora_")[0].removeprefix("unet.") for k in t} == set(names)
     assert any(float(v.abs().max()) > 0 for k, v in t.items() if ".lora_B." in k)
 
+def test_preserve_keeps_the_empty_prompt_near_the_base(tiny, footage, tmp_path):
+    """--preserve: the adapted model's prediction for a preserved prompt stays closer to the base's."""
+    base = TextToVideoPipeline.from_pretrained(tiny)
+    torch.manual_seed(0)
+    x = torch.randn(2, base.unet.config.in_channels, 6, 16, 16)
+    t = torch.tensor([300, 700])
+
+    def drift(path) -> float:
+        pipe = TextToVideoPipeline.from_pretrained(tiny)
+        with torch.no_grad():
+            ref = pipe.unet(x, t, encoder_hidden_states=pipe.encode_prompt(["", ""], None)).sample
+            pipe.load_lora(path, scale=1.0)
+            out = pipe.unet(x, t, encoder_hidden_states=pipe.encode_prompt(["", ""], None)).sample
+        return float((out - ref).pow(2).mean())
+
+    free = drift(train(config(tiny, footage, tmp_path / "free", steps=4), progress=False))
+    kept = drift(train(config(tiny, footage, tmp_path / "kept", steps=4, preserve=10.0), progress=False))
+    assert free > 0 and kept < 0.5 * free, (free, kept)
+
+
 def test_file_is_the_diffusers_lora_layout(tiny, footage, tmp_path):
     """diffusers' own LoRA parser reads the file; peft, configured from the file's metadata the way
     diffusers does, computes the same U-Net output as vidgen's merged weights.

@@ -69,6 +69,15 @@ def add_lora(unet: nn.Module, rank: int, alpha: float, targets: tuple[str, ...])
     return names
 
 
+def set_adapters(unet: nn.Module, enabled: bool) -> None:
+    """Switch every injected peft LoRA layer on or off (off = the base model's output)."""
+    from peft.tuners.tuners_utils import BaseTunerLayer
+
+    for m in unet.modules():
+        if isinstance(m, BaseTunerLayer):
+            m.enable_adapters(enabled)
+
+
 def lora_state_dict(unet: nn.Module) -> dict[str, torch.Tensor]:
     """The adapter tensors in the file layout (``unet.`` prefix, no peft adapter name)."""
     from peft import get_peft_model_state_dict

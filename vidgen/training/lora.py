@@ -189,7 +189,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
     from accelerate.utils import set_seed
     from diffusers.optimization import get_scheduler
 
-    from ..models.unet_lora import add_lora, save_lora
+    from ..models.unet_lora import add_lora, save_lora, set_adapters
     from ..pipelines.text_to_video import TextToVideoPipeline
 
     set_seed(cfg.seed)
@@ -202,6 +202,8 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     with torch.no_grad():
         text = pipe.encode_prompt(captions, None).float()  # (captions, L, D), frozen
+        # row 0: the empty prompt, always kept when preserving; then the user's prompts
+        kept = pipe.encode_prompt(["", *cfg.preserve_prompts], None).float() if cfg.preserve > 0 else None
     unet, noise_sched = pipe.unet, pipe.scheduler
     alpha = float(cfg.alpha if cfg.alpha is not None else cfg.rank)
     names = add_lora(unet, cfg.rank, alpha, cfg.targets)
@@ -224,12 +226,30 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         acc.load_state(str(ckpt))
     n_train = noise_sched.config.num_train_timesteps
     text = text.to(acc.device)
+    kept = kept.to(acc.device) if kept is not None else None
 
-    def loss_on(lat: torch.Tensor, emb: torch.Tensor, gen: torch.Generator | None = None) -> torch.Tensor:
+    def loss_on(lat: torch.Tensor, emb: torch.Tensor, gen: torch.Generator | None = None,
+                preserve: bool = False) -> torch.Tensor:
         noise = torch.randn(lat.shape, generator=gen).to(lat.device)
         t = torch.randint(0, n_train, (lat.shape[0],), generator=gen).to(lat.device)
-        pred = unet(noise_sched.add_noise(lat, noise, t), t, encoder_hidden_states=emb).sample
-        return F.mse_loss(pred.float(), noise.float())
+        noisy = noise_sched.add_noise(lat, noise, t)
+        if not preserve:
+            pred = unet(noisy, t, encoder_hidden_states=emb).sample
+            return F.mse_loss(pred.float(), noise.float())
+        # prior preservation against the base model itself: the same noisy clips under a preserved prompt
+        # must get the prediction the base (adapters off) gives them. One forward for both halves, so
+        # DDP sees a single forward per backward.
+        # half the samples keep the empty prompt, the rest a random one of the user's (if any)
+        k = torch.randint(1, max(2, len(kept)), (lat.shape[0],), generator=gen)
+        k = torch.where((torch.rand(lat.shape[0], generator=gen) < 0.5) | (len(kept) == 1), 0, k).to(lat.device)
+        base_unet = acc.unwrap_model(unet)
+        with torch.no_grad():
+            set_adapters(base_unet, False)
+            target = base_unet(noisy, t, encoder_hidden_states=kept[k]).sample
+            set_adapters(base_unet, True)
+        pred = unet(torch.cat([noisy, noisy]), torch.cat([t, t]), encoder_hidden_states=torch.cat([emb, kept[k]])).sample
+        fit_loss = F.mse_loss(pred[: len(lat)].float(), noise.float())
+        return fit_loss + cfg.preserve * F.mse_loss(pred[len(lat):].float(), target.float())
 
     micro = [start * cfg.grad_accum]  # micro-batches done: seeds each one's noise and timesteps
 
@@ -239,7 +259,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         # drew (creating the data iterator after load_state takes a number from the global RNG)
         gen = torch.Generator().manual_seed(hash((cfg.seed, acc.process_index, micro[0])) % 2**63)
         micro[0] += 1
-        loss = loss_on(lat, text[cid.to(acc.device)], gen)
+        loss = loss_on(lat, text[cid.to(acc.device)], gen, preserve=kept is not None)
         acc.backward(loss)
         if acc.sync_gradients:
             acc.clip_grad_norm_(params, 1.0)

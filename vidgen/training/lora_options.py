@@ -33,6 +33,10 @@ class LoraTrainConfig:
     mixed_precision: str = "no"  # no | fp16 | bf16 (where the device supports it)
     frames: int | None = None  # frames per clip; None = 16
     stride: int | None = None  # frames between clip starts; None = frames (no overlap)
+    # > 0: also keep the adapted U-Net's predictions for the empty prompt and ``preserve_prompts`` equal
+    # to the base model's (a prior-preservation loss against the base itself, adapters off), this weight
+    preserve: float = 0.0
+    preserve_prompts: tuple[str, ...] = ()
     eval_every: int = 50
     save_every: int = 50
     seed: int = 0
@@ -64,6 +68,13 @@ def add_lora_arguments(p: argparse.ArgumentParser) -> None:
                    help="fp16 needs CUDA; bf16 needs a GPU or CPU that supports it")
     p.add_argument("--frames", type=int, default=None, help="frames per clip (default: 16)")
     p.add_argument("--stride", type=int, default=None, help="frames between clip starts (default: --frames)")
+    p.add_argument("--preserve", type=float, default=d.preserve, metavar="WEIGHT",
+                   help="weight of a loss keeping the adapted model's predictions for the empty prompt (the "
+                        "baseline of classifier-free guidance) and any --preserve-prompt equal to the base "
+                        "model's (0 = off), so the adapter cannot turn every video into the new concept")
+    p.add_argument("--preserve-prompt", action="append", default=[], metavar="TEXT",
+                   help="a prompt the base model already handles, to keep as it is (repeatable)")
+    p.add_argument("--preserve-file", metavar="FILE", help="more prompts to keep, one per line")
     p.add_argument("--eval-every", type=int, default=d.eval_every)
     p.add_argument("--save-every", type=int, default=d.save_every)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -86,9 +97,21 @@ def config_from_args(a: argparse.Namespace) -> LoraTrainConfig:
         raise OptionError("--stride must be at least 1")
     if a.lr <= 0:
         raise OptionError("--lr must be positive")
+    if a.preserve < 0:
+        raise OptionError("--preserve must be 0 or more")
+    keep = list(a.preserve_prompt)
+    if a.preserve_file:
+        try:
+            with open(a.preserve_file, encoding="utf-8") as f:
+                keep += [line.strip() for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise OptionError(f"--preserve-file: cannot read {a.preserve_file} ({e.__class__.__name__})") from None
+    if keep and a.preserve <= 0:
+        raise OptionError("--preserve-prompt / --preserve-file need --preserve WEIGHT > 0")
     return LoraTrainConfig(data=a.data, out=a.out, base=a.base, captions=a.captions, caption=a.caption,
                            steps=a.steps, rank=a.rank, alpha=a.alpha, targets=targets, lr=a.lr,
                            lr_schedule=a.lr_schedule, warmup=a.warmup, batch_size=a.batch_size,
                            grad_accum=a.grad_accum, gradient_checkpointing=a.gradient_checkpointing,
                            mixed_precision=a.mixed_precision, frames=a.frames, stride=a.stride,
+                           preserve=a.preserve, preserve_prompts=tuple(keep),
                            eval_every=a.eval_every, save_every=a.save_every, seed=a.seed)

@@ -34,6 +34,8 @@ class T2VTrainConfig:
     # phase. For words a model has collapsed: see train_unet's note on the text encoder.
     respread: tuple[str, ...] = ()
     respread_norm: float = 1.0
+    # > 0: weight each clip's epsilon loss by min(1 / alpha_bar_t, cap) (see train_unet); 0 = plain
+    v_weight_cap: float = 0.0
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -58,12 +60,16 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                         "encoder has collapsed, e.g. left right up down)")
     p.add_argument("--respread-norm", type=float, default=d.respread_norm,
                    help="norm of those embeddings (the trained ones are about 0.2)")
+    p.add_argument("--v-weight-cap", type=float, default=d.v_weight_cap, metavar="CAP",
+                   help="weight each clip's loss by min(1/alpha_bar_t, CAP), the v-prediction weighting capped: more "
+                        "weight on the noisy steps where layout and motion are decided (0 = plain epsilon loss)")
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
-                          workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm)
+                          workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm,
+                          v_weight_cap=a.v_weight_cap)
 
 

@@ -148,19 +148,28 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
                   return_tensors="pt").input_ids
         return text_encoder(ids.to(acc.device))[0]
 
-    def loss_on(x, texts, gen: torch.Generator | None = None) -> torch.Tensor:
+    alpha_bar = sched_noise.alphas_cumprod
+
+    def loss_on(x, texts, gen: torch.Generator | None = None, weighted: bool = False) -> torch.Tensor:
         lat = encode_clips(vae, x.to(acc.device))
         noise = torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn_like(lat)
         t = (torch.randint(0, n_train, (lat.shape[0],), generator=gen) if gen is not None
              else torch.randint(0, n_train, (lat.shape[0],)))
         noisy = sched_noise.add_noise(lat, noise, t)
         pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
-        return F.mse_loss(pred, noise)
+        per_clip = (pred - noise).pow(2).flatten(1).mean(1)
+        if weighted and cfg.v_weight_cap > 0:
+            # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
+            # steps do not take over. It gives weight to the high-noise steps where a clip's layout and
+            # motion are decided, which the plain epsilon loss scales down by alpha_bar.
+            w = (1 / alpha_bar[t]).clamp(max=cfg.v_weight_cap).to(per_clip)
+            return (w * per_clip).sum() / w.sum()
+        return per_clip.mean()
 
     def step_fn(batch) -> float:
         x, texts = batch
         texts = ["" if np.random.random() < cfg.cfg_dropout else s for s in texts]
-        loss = loss_on(x, texts)
+        loss = loss_on(x, texts, weighted=True)
         acc.backward(loss)
         opt.step()
         sched.step()
