@@ -176,13 +176,21 @@ if __name__ == "__main__":
 
     p = argparse.ArgumentParser(prog="python -m vidgen.training.shapes",
                                 description="Write captioned procedural shape videos (footage for vidgen train lora).")
-    p.add_argument("folder")
+    p.add_argument("folder", nargs="?", help="where to write the videos and captions.csv")
+    p.add_argument("--training-captions", action="store_true",
+                   help="print the captions the shipped model was trained on, one per line, and exit "
+                        "(prompts for vidgen train lora --preserve-file)")
     p.add_argument("--colors", nargs="+", default=["purple"], help=f"from {', '.join(PALETTE)}")
     p.add_argument("--per-combo", type=int, default=2, help="videos per colour x shape x direction")
     p.add_argument("--frames", type=int, default=24)
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
+    if a.training_captions:
+        print("\n".join(caption(*c) for c in training_combinations()))
+        raise SystemExit(0)
+    if not a.folder:
+        p.error("give a folder (or --training-captions)")
     bad = [c for c in a.colors if c not in PALETTE]
     if bad:
         p.error(f"unknown colour {bad[0]}; choose from {', '.join(PALETTE)}")
