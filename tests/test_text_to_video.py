@@ -147,7 +147,7 @@ def test_training_both_phases_and_resume(tmp_path):
     from vidgen.training.text_to_video import respread_tokens
 
     c = cfg("c")
-    c.init, c.unet_steps, c.respread, c.respread_norm = str(model), 2, ("left", "right"), 3.0
+    c.init, c.unet_steps, c.respread, c.respread_norm, c.v_weight_cap = str(model), 2, ("left", "right"), 3.0, 10.0
     cont = train(c, progress=False)
     assert not (tmp_path / "c" / "vae").exists()
     base, after = TextToVideoPipeline.from_pretrained(model), TextToVideoPipeline.from_pretrained(cont)
