@@ -229,12 +229,17 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     if cfg.model is None:
         cfg.model = T2VConfig()
     out = Path(cfg.out)
+    t0 = time.time()
+    init = None
+    if cfg.init:  # loaded (and --respread words checked) before anything is written: a bad one leaves no folder
+        pipe = TextToVideoPipeline.from_pretrained(cfg.init)
+        init = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+        if cfg.respread:
+            respread_tokens(init["text_encoder"], init["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, default=str))
-    t0 = time.time()
-    if cfg.init:
-        pipe = TextToVideoPipeline.from_pretrained(cfg.init)
-        comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+    if init is not None:
+        comps = init
         comps["unet"].train()
         comps["text_encoder"].train()
     else:
@@ -245,8 +250,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
                 return latest_checkpoint(out / "vae")
             stop_after = None if stop_after is None else max(1, stop_after - cfg.vae_steps)
         comps["vae"] = type(comps["vae"]).from_pretrained(vae_final)
-    if cfg.respread:
-        respread_tokens(comps["text_encoder"], comps["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
+        if cfg.respread:
+            respread_tokens(comps["text_encoder"], comps["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
     if not train_unet(cfg, comps, resume, progress, stop_after):
         return latest_checkpoint(out / "unet")
     pipe = TextToVideoPipeline(**comps)
