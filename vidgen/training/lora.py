@@ -237,9 +237,9 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
             pred = unet(noisy, t, encoder_hidden_states=emb).sample
             return F.mse_loss(pred.float(), noise.float())
         # prior preservation against the base model itself: the same noisy clips under a preserved prompt
-        # must get the prediction the base (adapters off) gives them. One forward for both halves, so
-        # DDP sees a single forward per backward.
-        # half the samples keep the empty prompt, the rest a random one of the user's (if any)
+        # must get the prediction the base (adapters off) gives them. Half the samples keep the empty
+        # prompt, the rest a random one of the user's (if any). One forward for both halves, so DDP sees
+        # a single forward per backward.
         k = torch.randint(1, max(2, len(kept)), (lat.shape[0],), generator=gen)
         k = torch.where((torch.rand(lat.shape[0], generator=gen) < 0.5) | (len(kept) == 1), 0, k).to(lat.device)
         base_unet = acc.unwrap_model(unet)

@@ -31,7 +31,7 @@ class T2VTrainConfig:
     # fresh components; the VAE phase is skipped and the U-Net phase runs its own LR schedule.
     init: str | None = None
     # Words whose token embeddings get fresh random vectors of norm ``respread_norm`` before the U-Net
-    # phase. For words a model has collapsed: see train_unet's note on the text encoder.
+    # phase, for words a model has collapsed (see text_to_video.respread_tokens).
     respread: tuple[str, ...] = ()
     respread_norm: float = 1.0
     # > 0: weight each clip's epsilon loss by min(1 / alpha_bar_t, cap) (see train_unet); 0 = plain
@@ -66,6 +66,12 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
+    from ..errors import OptionError
+
+    if a.respread_norm <= 0:
+        raise OptionError("--respread-norm must be positive")
+    if a.v_weight_cap < 0:
+        raise OptionError("--v-weight-cap must be 0 (off) or more")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,

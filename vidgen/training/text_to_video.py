@@ -152,7 +152,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
     def loss_on(x, texts, gen: torch.Generator | None = None, weighted: bool = False) -> torch.Tensor:
         lat = encode_clips(vae, x.to(acc.device))
-        noise = torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn_like(lat)
+        noise = (torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn(lat.shape)).to(lat.device)
         t = (torch.randint(0, n_train, (lat.shape[0],), generator=gen) if gen is not None
              else torch.randint(0, n_train, (lat.shape[0],)))
         noisy = sched_noise.add_noise(lat, noise, t)
@@ -162,7 +162,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
             # steps do not take over. It gives weight to the high-noise steps where a clip's layout and
             # motion are decided, which the plain epsilon loss scales down by alpha_bar.
-            w = (1 / alpha_bar[t]).clamp(max=cfg.v_weight_cap).to(per_clip)
+            w = (1 / alpha_bar[t]).clamp(max=cfg.v_weight_cap).to(per_clip.device)
             return (w * per_clip).sum() / w.sum()
         return per_clip.mean()
 
