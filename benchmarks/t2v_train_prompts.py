@@ -19,7 +19,7 @@ def main() -> None:
     from t2v_eval import score  # beside this script
 
     from vidgen.pipelines.text_to_video import TextToVideoPipeline
-    from vidgen.training.shapes import caption, training_combinations
+    from vidgen.training.shapes import OPPOSITE, caption, training_combinations
 
     model = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 16
@@ -30,8 +30,7 @@ def main() -> None:
                   seed=5).frames
     videos = [(v.permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8) for v in frames]
     hits = score(videos, combos)
-    opposite = {"left": "right", "right": "left", "up": "down", "down": "up"}
-    backwards = score(videos, [(c, s, opposite[d]) for c, s, d in combos])["direction"]
+    backwards = score(videos, [(c, s, OPPOSITE[d]) for c, s, d in combos])["direction"]
     print(f"{model}: {n} training prompts: colour {hits['color']:.0%}, shape {hits['shape']:.0%}, "
           f"direction {hits['direction']:.0%}, opposite direction {backwards:.0%}, object found {hits['detected']:.0%}")
 

@@ -18,8 +18,6 @@ import sys
 
 import numpy as np
 
-OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
-
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,7 +34,7 @@ def main(argv=None) -> None:
     from vidgen.models.t2v import encode_clips
     from vidgen.pipelines.text_to_video import TextToVideoPipeline
     from vidgen.training.palette import COLORS
-    from vidgen.training.shapes import DIRECTIONS, SHAPES, caption, render_clip
+    from vidgen.training.shapes import DIRECTIONS, OPPOSITE, SHAPES, caption, render_clip
 
     print("command: python benchmarks/t2v_word_gain.py " + shlex.join(sys.argv[1:] if argv is None else argv))
     pipe = TextToVideoPipeline.from_pretrained(a.model)

@@ -240,8 +240,11 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         # must get the prediction the base (adapters off) gives them. Half the samples keep the empty
         # prompt, the rest a random one of the user's (if any). One forward for both halves, so DDP sees
         # a single forward per backward.
-        k = torch.randint(1, max(2, len(kept)), (lat.shape[0],), generator=gen)
-        k = torch.where((torch.rand(lat.shape[0], generator=gen) < 0.5) | (len(kept) == 1), 0, k).to(lat.device)
+        k = torch.zeros(lat.shape[0], dtype=torch.long)
+        if len(kept) > 1:
+            others = torch.randint(1, len(kept), (lat.shape[0],), generator=gen)
+            k = torch.where(torch.rand(lat.shape[0], generator=gen) < 0.5, k, others)
+        k = k.to(lat.device)
         base_unet = acc.unwrap_model(unet)
         with torch.no_grad():
             set_adapters(base_unet, False)

@@ -20,6 +20,7 @@ from .palette import COLORS, PALETTE
 SHAPES = ("circle", "square", "triangle")
 DIRECTIONS = ("left", "right", "up", "down")
 _STEP = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 # Combinations never shown in training; each colour, shape and direction is still seen with others.
 HELD_OUT = (("red", "triangle", "up"), ("green", "circle", "left"), ("blue", "square", "down"),
             ("yellow", "circle", "right"), ("white", "triangle", "left"), ("red", "square", "right"),

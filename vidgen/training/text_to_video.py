@@ -33,7 +33,7 @@ from ..errors import OptionError
 from ..models.t2v import T2VConfig, encode_clips, small_components
 from .t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
-from .shapes import PALETTE, WORDS, caption, render_clip, training_combinations
+from .shapes import OPPOSITE, PALETTE, WORDS, caption, render_clip, training_combinations
 
 
 class ShapeClips(Dataset):
@@ -191,8 +191,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
 def _opposite_direction(text: str) -> str:
     head, _, word = text.rpartition(" ")
-    flip = {"left": "right", "right": "left", "up": "down", "down": "up"}
-    return f"{head} {flip[word]}" if word in flip else text
+    return f"{head} {OPPOSITE[word]}" if word in OPPOSITE else text
 
 
 def respread_tokens(text_encoder, tokenizer, words: tuple[str, ...], norm: float, seed: int) -> None:
@@ -230,28 +229,27 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         cfg.model = T2VConfig()
     out = Path(cfg.out)
     t0 = time.time()
-    init = None
-    if cfg.init:  # loaded (and --respread words checked) before anything is written: a bad one leaves no folder
+    # components first and --respread words checked before the run is recorded or trained: a bad --init or
+    # word leaves no folder (fresh components write only their tokenizer files)
+    if cfg.init:
         pipe = TextToVideoPipeline.from_pretrained(cfg.init)
-        init = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
-        if cfg.respread:
-            respread_tokens(init["text_encoder"], init["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
+        comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+    else:
+        comps = small_components(WORDS, out / "tokenizer_files", cfg.model, cfg.seed)
+    if cfg.respread:
+        respread_tokens(comps["text_encoder"], comps["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1, default=str))
-    if init is not None:
-        comps = init
+    if cfg.init:
         comps["unet"].train()
         comps["text_encoder"].train()
     else:
-        comps = small_components(WORDS, out / "tokenizer_files", cfg.model, cfg.seed)
         vae_final = out / "vae" / "final"
         if not vae_final.exists():
             if not train_vae(cfg, comps, resume, progress, stop_after):
                 return latest_checkpoint(out / "vae")
             stop_after = None if stop_after is None else max(1, stop_after - cfg.vae_steps)
         comps["vae"] = type(comps["vae"]).from_pretrained(vae_final)
-        if cfg.respread:
-            respread_tokens(comps["text_encoder"], comps["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
     if not train_unet(cfg, comps, resume, progress, stop_after):
         return latest_checkpoint(out / "unet")
     pipe = TextToVideoPipeline(**comps)
