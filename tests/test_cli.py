@@ -221,6 +221,15 @@ def test_read_only_folder(clip, tmp_path):
         ro.chmod(0o755)
 
 
+def test_an_ffmpeg_that_cannot_start_is_one_line(clip, tmp_path):
+    env = {**os.environ, "VIDGEN_FFMPEG": str(tmp_path / "no-such-ffmpeg")}
+    r = subprocess.run([sys.executable, "-m", "vidgen", "interpolate", str(clip), "-o", str(tmp_path / "o.mp4")],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "could not start" in r.stderr and "VIDGEN_FFMPEG" in r.stderr
+    assert not (tmp_path / "o.mp4").exists()
+
+
 def test_output_equal_to_input_is_refused(clip):
     before = digest(clip)
     r = vidgen("interpolate", str(clip), "-o", str(clip))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import importlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import count_frames, duration, ffmpeg, make_video, psnr, read_rgb, stream_lines
-from vidgen.errors import InputError, OutputError
+from vidgen.errors import InputError, OutputError, VidgenError
 from vidgen.io import EncodeSettings, VideoReader, VideoWriter, probe
 from vidgen.io.probe import probe_soon
 
@@ -214,6 +216,60 @@ def test_early_probe_gives_the_same_answer_and_the_same_errors(tmp_path):
     probe_soon(tmp_path / "missing.mp4")  # nothing to start; probe() reports it as before
     with pytest.raises(InputError, match="does not exist"):
         probe(tmp_path / "missing.mp4")
+
+
+def test_early_probe_that_could_not_start_ffmpeg_is_redone(tmp_path, monkeypatch):
+    """CI once saw exec of ffmpeg fail with EFAULT in the early-probe thread; probe() then probes itself."""
+    probe_mod = importlib.import_module("vidgen.io.probe")  # vidgen.io.probe the name is the function
+
+    v = make_video(tmp_path / "v.mp4", seconds=0.5)
+    want = probe(v)
+    real = probe_mod._probe
+    calls = []
+
+    def flaky(path, image_fps):
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(errno.EFAULT, "Bad address")
+        return real(path, image_fps)
+
+    monkeypatch.setattr(probe_mod, "_probe", flaky)
+    probe_soon(v)
+    assert probe(v) == want and len(calls) == 2
+
+
+def test_starting_ffmpeg_retries_a_transient_failure_and_names_a_lasting_one(monkeypatch):
+    import subprocess
+
+    import vidgen.io.ffmpeg as ff
+
+    ff.ffmpeg_exe()  # found before Popen is patched: imageio-ffmpeg runs the binary to check it
+    real = subprocess.Popen
+    calls = []
+
+    def flaky(cmd, **kw):
+        calls.append(cmd)
+        if len(calls) == 1:
+            raise OSError(errno.EFAULT, "Bad address")
+        return real(cmd, **kw)
+
+    monkeypatch.setattr(ff.subprocess, "Popen", flaky)
+    res = ff.run_ffmpeg(["-version"])
+    assert res.returncode == 0 and len(calls) == 2
+
+    def broken(cmd, **kw):
+        calls.append(cmd)
+        raise OSError(errno.EFAULT, "Bad address")
+
+    monkeypatch.setattr(ff.subprocess, "Popen", broken)
+    calls.clear()
+    with pytest.raises(VidgenError, match="could not start .*Bad address"):
+        ff.run_ffmpeg(["-version"])
+    assert len(calls) == 3
+    monkeypatch.setattr(ff.subprocess, "Popen", real)
+    raw = ff.run_ffmpeg(["-v", "error", "-f", "lavfi", "-i", "color=c=red:s=16x16:d=0.04", "-frames:v", "1",
+                         "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], text=False).stdout  # stdout as bytes
+    assert len(raw) == 16 * 16 * 3 and raw[0] > 240 and raw[1] < 16 and raw[2] < 16
 
 
 def test_stream_lines_helper_sees_streams(tmp_path, ntsc_video):

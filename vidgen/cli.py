@@ -453,6 +453,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as e:  # the system's refusal (disk full, I/O error), not a bug: one line, no traceback
+        print(f"vidgen {args.command}: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ Python that computes new frames. ``VIDGEN_FFMPEG`` points vidgen at another bina
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
 import shutil
 import subprocess
+import time
 
 from ..errors import VidgenError
 
@@ -34,11 +36,47 @@ def ffmpeg_exe() -> str:
     raise VidgenError("no ffmpeg found: install imageio-ffmpeg (pip install imageio-ffmpeg) or set VIDGEN_FFMPEG")
 
 
-def run_ffmpeg(args: list[str], timeout: float | None = 120) -> subprocess.CompletedProcess:
-    """Run ffmpeg with ``args`` (without the binary), capturing stderr as text."""
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *args]
-    return subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout,
-                          errors="replace", text=True)
+# errno values with which starting a process can fail once and work a moment later. EFAULT is on
+# the list because CI saw ``[Errno 14] Bad address`` from exec of the ffmpeg binary once, in a
+# thread that spawned it while the main thread imported numpy and OpenCV (subprocess uses vfork,
+# which shares the address space with the still-running threads); the same run repeated works.
+_TRANSIENT_SPAWN = {errno.EFAULT, errno.EAGAIN, errno.EINTR, errno.ETXTBSY, errno.ENOMEM}
+
+
+def popen(cmd: list[str], attempts: int = 3, **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen(cmd, **kwargs)`` that retries a transient failure to start the process and
+    turns a lasting one into a one-line :class:`VidgenError` instead of a traceback.
+
+    Example: ``proc = popen([ffmpeg_exe(), "-version"], stdout=subprocess.PIPE)``
+    """
+    for attempt in range(attempts):
+        try:
+            return subprocess.Popen(cmd, **kwargs)
+        except OSError as e:
+            if e.errno in _TRANSIENT_SPAWN and attempt + 1 < attempts:
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            raise VidgenError(f"could not start {cmd[0]}: {e.strerror or e}; "
+                              "reinstall imageio-ffmpeg or point VIDGEN_FFMPEG at a working ffmpeg") from None
+    raise AssertionError("unreachable")
+
+
+def run_ffmpeg(args: list[str], timeout: float | None = 120, input: bytes | None = None,
+               text: bool = True) -> subprocess.CompletedProcess:
+    """Run ffmpeg with ``args`` (without the binary) to the end, capturing stderr (as text unless
+    ``text=False``, which also captures stdout as bytes); ``input`` is fed to its stdin."""
+    cmd = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if input is None else []), *args]
+    proc = popen(cmd, stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+                 stdout=subprocess.DEVNULL if text else subprocess.PIPE, stderr=subprocess.PIPE,
+                 **({"errors": "replace", "text": True} if text else {}))
+    with proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def last_error_line(stderr: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, VidgenError
 from .ffmpeg import last_error_line, run_ffmpeg
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
@@ -284,7 +284,12 @@ def probe(path: str | os.PathLike, image_fps: Fraction | None = None) -> VideoIn
     if _EARLY:
         fut = _EARLY.pop(_file_key(Path(path), image_fps), None)
         if fut is not None:
-            return fut.result()
+            try:
+                return fut.result()
+            except VidgenError:
+                raise
+            except Exception:  # the early probe's own trouble (e.g. starting ffmpeg): probe here instead
+                pass
     return _probe(path, image_fps)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from .color import DECODE_SWS_FLAGS, color_spec
-from .ffmpeg import ffmpeg_exe, last_error_line
+from .ffmpeg import ffmpeg_exe, last_error_line, popen
 from .probe import VideoInfo, probe
 
 # ffmpeg's words for a file that ends before its index says it should.
@@ -121,7 +121,7 @@ class VideoReader:
         nbytes = h * w * 3 * np.dtype(self.dtype).itemsize
         # start_new_session: a Ctrl-C in the terminal reaches vidgen alone, which then stops
         # ffmpeg itself instead of racing it to a half-written end.
-        self._proc = subprocess.Popen(self._ffmpeg_args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self._proc = popen(self._ffmpeg_args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import OptionError, OutputError
 from .color import ENCODE_SWS_FLAGS, ColorSpec, color_spec, default_matrix
-from .ffmpeg import ffmpeg_exe, last_error_line
+from .ffmpeg import ffmpeg_exe, last_error_line, popen
 from .probe import VideoInfo
 
 log = logging.getLogger("vidgen")
@@ -248,7 +248,7 @@ class VideoWriter:
 
     def _start_ffmpeg(self) -> None:
         cmd = self._ffmpeg_cmd()
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        self._proc = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       start_new_session=True)
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()

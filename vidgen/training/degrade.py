@@ -9,12 +9,10 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
 import numpy as np
 
-from ..io.ffmpeg import ffmpeg_exe
+from ..io.ffmpeg import run_ffmpeg
 
 
 def srgb_to_linear(x: np.ndarray) -> np.ndarray:
@@ -72,12 +70,19 @@ def exposure_blur(rng: np.random.Generator, frames: list[np.ndarray], noise_max:
 def h264_roundtrip(frames: np.ndarray, crf: int, preset: str = "medium") -> np.ndarray:
     """``(T, H, W, 3)`` uint8 RGB through libx264 (yuv420p, CRF ``crf``) and back; H, W even."""
     t, h, w, _ = frames.shape
-    enc = [ffmpeg_exe(), "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25", "-i", "-",
+    enc = ["-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25", "-i", "-",
            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-pix_fmt", "yuv420p", "-f", "matroska", "-"]
-    data = subprocess.run(enc, input=np.ascontiguousarray(frames).tobytes(), capture_output=True, check=True).stdout
-    dec = [ffmpeg_exe(), "-v", "error", "-f", "matroska", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
-    raw = subprocess.run(dec, input=data, capture_output=True, check=True).stdout
+    data = _ffmpeg_bytes(enc, np.ascontiguousarray(frames).tobytes())
+    raw = _ffmpeg_bytes(["-v", "error", "-f", "matroska", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], data)
     return np.frombuffer(raw, np.uint8).reshape(t, h, w, 3).copy()
+
+
+def _ffmpeg_bytes(args: list[str], data: bytes) -> bytes:
+    """ffmpeg's stdout for ``data`` on its stdin; a failure raises with ffmpeg's own message."""
+    res = run_ffmpeg(args, timeout=None, input=data, text=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"ffmpeg {' '.join(args)} failed: {res.stderr.decode('utf-8', 'replace').strip()}")
+    return res.stdout
 
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
