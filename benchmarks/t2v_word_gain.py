@@ -8,6 +8,7 @@ uses raises the loss when it is wrong; a word it ignores leaves the loss unchang
     python benchmarks/t2v_word_gain.py                          # the shipped model
     python benchmarks/t2v_word_gain.py --model runs/t2v/model
     python benchmarks/t2v_word_gain.py --checkpoint runs/t2v_v3/unet/checkpoints/step_1000
+    python benchmarks/t2v_word_gain.py --context 2   # first 2 frames clean, the loss on the others
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ def main(argv=None) -> None:
                    help="a `vidgen train t2v` U-Net checkpoint folder whose U-Net and text encoder replace the model's")
     p.add_argument("--clips", type=int, default=24)
     p.add_argument("--timesteps", type=int, nargs="+", default=[100, 300, 500, 700, 900])
+    p.add_argument("--context", type=int, default=0, metavar="K",
+                   help="keep the first K frames clean and score the others (as `vidgen train t2v --context-frames`)")
     a = p.parse_args(argv)
 
     import torch
@@ -62,10 +65,11 @@ def main(argv=None) -> None:
             noise = torch.randn(lat.shape, generator=gen)
             t = torch.full((len(combos),), tval)
             noisy = pipe.scheduler.add_noise(lat, noise, t)
+            noisy[:, :, : a.context] = lat[:, :, : a.context]
             row = []
             for texts in variants.values():
                 pred = pipe.unet(noisy, t, encoder_hidden_states=pipe.encode_prompt(texts, None)).sample
-                row.append(float((pred - noise).pow(2).mean()))
+                row.append(float((pred - noise)[:, :, a.context:].pow(2).mean()))
             print(f"| {tval} | " + " | ".join(f"{v:.5f}" for v in row) + " |", flush=True)
 
 

@@ -148,13 +148,14 @@ def test_training_both_phases_and_resume(tmp_path):
 
     c = cfg("c")
     c.init, c.unet_steps, c.respread, c.respread_norm, c.v_weight_cap = str(model), 2, ("left", "right"), 3.0, 10.0
+    c.context_frames = 0.5
     cont = train(c, progress=False)
     assert not (tmp_path / "c" / "vae").exists()
     base, after = TextToVideoPipeline.from_pretrained(model), TextToVideoPipeline.from_pretrained(cont)
     for k, v in base.vae.state_dict().items():
         assert torch.equal(v, after.vae.state_dict()[k])
     log = [json.loads(line) for line in (tmp_path / "c" / "unet" / "log.jsonl").read_text().splitlines()]
-    assert "val_dir_gain" in log[0]
+    assert "val_dir_gain" in log[0] and "val_dir_gain_ctx" in log[0]
     emb = base.text_encoder.get_input_embeddings().weight
     left, right, red = (base.tokenizer(w, add_special_tokens=False).input_ids[0] for w in ("left", "right", "red"))
     before_red = emb[red].clone()
@@ -163,6 +164,23 @@ def test_training_both_phases_and_resume(tmp_path):
     assert torch.equal(emb[red], before_red)
     with pytest.raises(OptionError, match="not one token"):
         respread_tokens(base.text_encoder, base.tokenizer, ("sideways",), 1.0, seed=0)
+
+
+def test_context_mask_keeps_the_first_or_last_frames_of_a_share_of_clips():
+    from vidgen.training.text_to_video import context_mask
+
+    keep = context_mask(4000, 16, 0.3, torch.Generator().manual_seed(0))[:, 0, :, 0, 0]
+    used = keep.any(1)
+    assert abs(float(used.float().mean()) - 0.3) < 0.03
+    n = keep.sum(1)[used]
+    assert int(n.min()) == 1 and int(n.max()) == 4
+    first = keep[used][:, 0]
+    assert 0.4 < float(first.float().mean()) < 0.6  # from the start or from the end
+    for row, k in zip(keep[used], n):  # one run of frames touching an end
+        k = int(k)
+        assert bool(row[:k].all()) or bool(row[-k:].all())
+    assert not context_mask(50, 2, 1.0, torch.Generator().manual_seed(1)).all(2).any()  # never every frame
+    assert not context_mask(50, 16, 0.0, torch.Generator().manual_seed(1)).any()
 
 
 def test_shape_vae_slicing_and_tiling_decode_the_same():

@@ -36,6 +36,9 @@ class T2VTrainConfig:
     respread_norm: float = 1.0
     # > 0: weight each clip's epsilon loss by min(1 / alpha_bar_t, cap) (see train_unet); 0 = plain
     v_weight_cap: float = 0.0
+    # share of clips that keep their first or last 1-4 frames clean (context) and are scored on the
+    # others, so the direction word pays off at every noise level (see train_unet); 0 = off
+    context_frames: float = 0.0
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -64,6 +67,10 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                    help="weight each clip's loss by min(1/alpha_bar_t, CAP), the v-prediction weighting capped: more "
                         "weight on the noisy steps where layout and motion are decided (0 = plain epsilon loss)")
 
+    p.add_argument("--context-frames", type=float, default=d.context_frames, metavar="SHARE",
+                   help="share of clips (0-1) that keep their first or last 1-4 frames clean and are scored on the "
+                        "rest: the caption's direction then says where the object goes, at every noise level")
+
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     from ..errors import OptionError
@@ -72,10 +79,12 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--respread-norm must be positive")
     if a.v_weight_cap < 0:
         raise OptionError("--v-weight-cap must be 0 (off) or more")
+    if not 0 <= a.context_frames <= 1:
+        raise OptionError("--context-frames must be a share between 0 and 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
                           workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm,
-                          v_weight_cap=a.v_weight_cap)
+                          v_weight_cap=a.v_weight_cap, context_frames=a.context_frames)
 
 

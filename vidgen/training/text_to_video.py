@@ -150,14 +150,23 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
     alpha_bar = sched_noise.alphas_cumprod
 
-    def loss_on(x, texts, gen: torch.Generator | None = None, weighted: bool = False) -> torch.Tensor:
+    def loss_on(x, texts, gen: torch.Generator | None = None, weighted: bool = False,
+                context: float = 0.0) -> torch.Tensor:
+        g = gen if gen is not None else torch.default_generator
         lat = encode_clips(vae, x.to(acc.device))
-        noise = (torch.randn(lat.shape, generator=gen) if gen is not None else torch.randn(lat.shape)).to(lat.device)
-        t = (torch.randint(0, n_train, (lat.shape[0],), generator=gen) if gen is not None
-             else torch.randint(0, n_train, (lat.shape[0],)))
+        b, _, frames = lat.shape[:3]
+        noise = torch.randn(lat.shape, generator=g).to(lat.device)
+        t = torch.randint(0, n_train, (b,), generator=g)
         noisy = sched_noise.add_noise(lat, noise, t)
+        # context frames: some clips keep their first or last 1-4 frames clean and are scored on the
+        # rest. Where the object is in a clean frame, the caption's direction says where it is in the
+        # noisy ones, so the word pays off at every noise level (with all frames equally noisy it pays
+        # off only at the highest: lower, the frames themselves show the motion; see RESULTS.md).
+        keep = context_mask(b, frames, context, g).to(lat.device)
+        noisy = torch.where(keep, lat, noisy)
         pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
-        per_clip = (pred - noise).pow(2).flatten(1).mean(1)
+        scored = (~keep).to(pred.dtype).expand_as(pred)
+        per_clip = ((pred - noise).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
         if weighted and cfg.v_weight_cap > 0:
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
             # steps do not take over. It gives weight to the high-noise steps where a clip's layout and
@@ -169,7 +178,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     def step_fn(batch) -> float:
         x, texts = batch
         texts = ["" if np.random.random() < cfg.cfg_dropout else s for s in texts]
-        loss = loss_on(x, texts, weighted=True)
+        loss = loss_on(x, texts, weighted=True, context=cfg.context_frames)
         acc.backward(loss)
         opt.step()
         sched.step()
@@ -181,12 +190,32 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         # timesteps, the opposite direction in the caption). Zero means the model ignores the word.
         with torch.no_grad():
             x = torch.stack([v[0] for v in val])
-            loss = loss_on(x, [v[1] for v in val], torch.Generator().manual_seed(0))
-            wrong = loss_on(x, [_opposite_direction(v[1]) for v in val], torch.Generator().manual_seed(0))
-        return {"val_loss": round(float(loss), 5), "val_dir_gain": round(float(wrong - loss), 5)}
+            right_texts = [v[1] for v in val]
+            wrong_texts = [_opposite_direction(v[1]) for v in val]
+            loss = loss_on(x, right_texts, torch.Generator().manual_seed(0))
+            wrong = loss_on(x, wrong_texts, torch.Generator().manual_seed(0))
+            # the same with clean context frames in every clip: does the model use the word when it can?
+            ctx = loss_on(x, right_texts, torch.Generator().manual_seed(0), context=1.0)
+            ctx_wrong = loss_on(x, wrong_texts, torch.Generator().manual_seed(0), context=1.0)
+        return {"val_loss": round(float(loss), 5), "val_dir_gain": round(float(wrong - loss), 5),
+                "val_dir_gain_ctx": round(float(ctx_wrong - ctx), 5)}
 
     return fit(acc, out, cfg.unet_steps, start, loader, [unet, text_encoder], step_fn, eval_fn, cfg.eval_every,
                cfg.save_every, progress, stop_after)
+
+
+def context_mask(clips: int, frames: int, share: float, gen: torch.Generator, most: int = 4) -> torch.Tensor:
+    """Which frames stay clean: ``(clips, 1, frames, 1, 1)`` bool, True for the first or the last 1 to
+    ``most`` frames (never all of them) of about ``share`` of the clips, False elsewhere.
+
+    Example: ``context_mask(8, 16, 0.5, torch.Generator().manual_seed(0))``
+    """
+    use = torch.rand(clips, generator=gen) < share
+    n_ctx = torch.randint(1, most + 1, (clips,), generator=gen).clamp(max=frames - 1)
+    at_end = torch.rand(clips, generator=gen) < 0.5
+    idx = torch.arange(frames)
+    keep = torch.where(at_end[:, None], idx[None] >= frames - n_ctx[:, None], idx[None] < n_ctx[:, None])
+    return (keep & use[:, None])[:, None, :, None, None]
 
 
 def _opposite_direction(text: str) -> str:
