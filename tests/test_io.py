@@ -272,5 +272,16 @@ def test_starting_ffmpeg_retries_a_transient_failure_and_names_a_lasting_one(mon
     assert len(raw) == 16 * 16 * 3 and raw[0] > 240 and raw[1] < 16 and raw[2] < 16
 
 
+def test_ffmpeg_binary_found_without_running_it_is_imageio_ffmpegs(monkeypatch):
+    import imageio_ffmpeg
+
+    import vidgen.io.ffmpeg as ff
+
+    monkeypatch.delenv("IMAGEIO_FFMPEG_EXE", raising=False)
+    assert ff._imageio_ffmpeg_binary() == imageio_ffmpeg.get_ffmpeg_exe()
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", "/somewhere/else/ffmpeg")
+    assert ff._imageio_ffmpeg_binary() is None  # then imageio-ffmpeg decides
+
+
 def test_stream_lines_helper_sees_streams(tmp_path, ntsc_video):
     assert "Audio: aac" in stream_lines(ntsc_video)
