@@ -148,7 +148,7 @@ def test_training_both_phases_and_resume(tmp_path):
 
     c = cfg("c")
     c.init, c.unet_steps, c.respread, c.respread_norm, c.v_weight_cap = str(model), 2, ("left", "right"), 3.0, 10.0
-    c.context_frames = 0.5
+    c.context_frames, c.context_noise_min, c.context_x0_weight = 1.0, 900, 0.1  # every clip: the x0 branch runs
     cont = train(c, progress=False)
     assert not (tmp_path / "c" / "vae").exists()
     base, after = TextToVideoPipeline.from_pretrained(model), TextToVideoPipeline.from_pretrained(cont)

@@ -39,6 +39,8 @@ class T2VTrainConfig:
     # share of clips that keep their first or last 1-4 frames clean (context) and are scored on the
     # others, so the direction word pays off at every noise level (see train_unet); 0 = off
     context_frames: float = 0.0
+    context_noise_min: int = 0  # context clips are noised at a timestep drawn from [this, 1000)
+    context_x0_weight: float = 0.0  # > 0: context clips add this times their clean-latent (x0) error; 0 = epsilon loss
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -71,6 +73,13 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of clips (0-1) that keep their first or last 1-4 frames clean and are scored on the "
                         "rest: the caption's direction then says where the object goes, at every noise level")
 
+    p.add_argument("--context-noise-min", type=int, default=d.context_noise_min, metavar="T",
+                   help="noise the context clips at a timestep of at least T (0-999): high noise hides the "
+                        "object in the other frames, so only the caption tells where it goes")
+    p.add_argument("--context-x0-weight", type=float, default=d.context_x0_weight, metavar="W",
+                   help="score the context clips by their predicted clean latents, weighted W beside the other "
+                        "clips' epsilon loss (0 = the epsilon loss for every clip)")
+
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     from ..errors import OptionError
@@ -81,10 +90,13 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--v-weight-cap must be 0 (off) or more")
     if not 0 <= a.context_frames <= 1:
         raise OptionError("--context-frames must be a share between 0 and 1")
+    if not 0 <= a.context_noise_min <= 999 or a.context_x0_weight < 0:
+        raise OptionError("--context-noise-min must be 0-999 and --context-x0-weight 0 or more")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
                           workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm,
-                          v_weight_cap=a.v_weight_cap, context_frames=a.context_frames)
+                          v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
+                          context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight)
 
 

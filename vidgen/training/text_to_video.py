@@ -157,23 +157,36 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         b, _, frames = lat.shape[:3]
         noise = torch.randn(lat.shape, generator=g).to(lat.device)
         t = torch.randint(0, n_train, (b,), generator=g)
-        noisy = sched_noise.add_noise(lat, noise, t)
         # context frames: some clips keep their first or last 1-4 frames clean and are scored on the
         # rest. Where the object is in a clean frame, the caption's direction says where it is in the
-        # noisy ones, so the word pays off at every noise level (with all frames equally noisy it pays
-        # off only at the highest: lower, the frames themselves show the motion; see RESULTS.md).
-        keep = context_mask(b, frames, context, g).to(lat.device)
-        noisy = torch.where(keep, lat, noisy)
+        # noisy ones. With every frame equally noisy the word pays off only at the highest noise (lower,
+        # the 16 frames together show the motion; see RESULTS.md), so context clips may be noised at
+        # --context-noise-min or more, where the noisy frames hardly show the object at all.
+        keep = context_mask(b, frames, context, g)
+        use = keep.flatten(1).any(1)
+        t = torch.where(use, torch.randint(min(cfg.context_noise_min, n_train - 1), n_train, (b,), generator=g), t)
+        keep = keep.to(lat.device)
+        noisy = torch.where(keep, lat, sched_noise.add_noise(lat, noise, t))
         pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
         scored = (~keep).to(pred.dtype).expand_as(pred)
         per_clip = ((pred - noise).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
+        w = torch.ones_like(per_clip)
         if weighted and cfg.v_weight_cap > 0:
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
             # steps do not take over. It gives weight to the high-noise steps where a clip's layout and
             # motion are decided, which the plain epsilon loss scales down by alpha_bar.
             w = (1 / alpha_bar[t]).clamp(max=cfg.v_weight_cap).to(per_clip.device)
+        plain = ~use.to(per_clip.device)
+        if not (weighted and cfg.context_x0_weight > 0) or bool(plain.all()):
             return (w * per_clip).sum() / w.sum()
-        return per_clip.mean()
+        # context clips scored on their clean-latent prediction instead: the epsilon error times
+        # (1 - alpha_bar) / alpha_bar, what the prediction of the unseen frames costs in latent units
+        # (at t = 950 about 100x the epsilon loss, which the epsilon loss all but ignores there)
+        ab = alpha_bar[t].to(per_clip.device)
+        x0_err = per_clip * (1 - ab) / ab
+        eps_part = (w * per_clip * plain).sum() / (w * plain).sum().clamp(min=1e-8)
+        x0_part = x0_err[~plain].mean()
+        return eps_part + cfg.context_x0_weight * x0_part
 
     def step_fn(batch) -> float:
         x, texts = batch
