@@ -262,3 +262,15 @@ def test_ctrl_c_leaves_no_output(tmp_path):
     assert "interrupted" in err and "Traceback" not in err
     assert not out.exists()
     assert not list(tmp_path.glob(".out.mp4.partial-*"))
+
+
+def test_parser_of_one_command_parses_as_the_whole_one():
+    from vidgen.cli import COMMANDS, build_parser
+
+    cases = [["interpolate", "in.mp4", "--factor", "3", "-o", "o.mkv"], ["deblur", "in.mp4", "--quiet"],
+             ["enhance", "in.mp4", "--scale", "4", "--denoise", "2"], ["generate", "a red circle moving left"],
+             ["train", "lora", "--data", "d", "--caption", "a purple circle"], ["train", "t2v", "--context-frames", "0.5"],
+             ["finetune", "deblur", "--data", "d"]]
+    assert {c[0] for c in cases} == set(COMMANDS)
+    for argv in cases:
+        assert vars(build_parser(argv[0]).parse_args(argv)) == vars(build_parser().parse_args(argv))

@@ -448,8 +448,8 @@ def _on_sigterm(signum, frame):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    word = next((a for a in argv if not a.startswith("-")), None)  # the command (no top-level option takes a value)
-    parser = build_parser(word if word in COMMANDS else None)
+    # the command comes first; anything else (vidgen -h, a typo) gets the whole parser and its help
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
