@@ -100,6 +100,7 @@ def test_cross_targets_adapt_only_the_projections_that_read_the_text(tiny, foota
     assert {k.split(".lora_")[0].removeprefix("unet.") for k in t} == set(names)
     assert any(float(v.abs().max()) > 0 for k, v in t.items() if ".lora_B." in k)
 
+
 def test_preserve_keeps_the_empty_prompt_near_the_base(tiny, footage, tmp_path):
     """--preserve: the adapted model's prediction for a preserved prompt stays closer to the base's."""
     base = TextToVideoPipeline.from_pretrained(tiny)

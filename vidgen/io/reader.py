@@ -122,7 +122,7 @@ class VideoReader:
         # start_new_session: a Ctrl-C in the terminal reaches vidgen alone, which then stops
         # ffmpeg itself instead of racing it to a half-written end.
         self._proc = popen(self._ffmpeg_args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
+                           stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         out = self._proc.stdout

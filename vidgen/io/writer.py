@@ -249,7 +249,7 @@ class VideoWriter:
     def _start_ffmpeg(self) -> None:
         cmd = self._ffmpeg_cmd()
         self._proc = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      start_new_session=True)
+                           start_new_session=True)
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()
 

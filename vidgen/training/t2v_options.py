@@ -68,11 +68,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--v-weight-cap", type=float, default=d.v_weight_cap, metavar="CAP",
                    help="weight each clip's loss by min(1/alpha_bar_t, CAP), the v-prediction weighting capped: more "
                         "weight on the noisy steps where layout and motion are decided (0 = plain epsilon loss)")
-
     p.add_argument("--context-frames", type=float, default=d.context_frames, metavar="SHARE",
                    help="share of clips (0-1) that keep their first or last 1-4 frames clean and are scored on the "
                         "rest: the caption's direction then says where the object goes, at every noise level")
-
     p.add_argument("--context-noise-min", type=int, default=d.context_noise_min, metavar="T",
                    help="noise the context clips at a timestep of at least T (0-999): high noise hides the "
                         "object in the other frames, so only the caption tells where it goes")
@@ -90,8 +88,10 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--v-weight-cap must be 0 (off) or more")
     if not 0 <= a.context_frames <= 1:
         raise OptionError("--context-frames must be a share between 0 and 1")
-    if not 0 <= a.context_noise_min <= 999 or a.context_x0_weight < 0:
-        raise OptionError("--context-noise-min must be 0-999 and --context-x0-weight 0 or more")
+    if not 0 <= a.context_noise_min <= 999:
+        raise OptionError("--context-noise-min must be a timestep from 0 to 999")
+    if a.context_x0_weight < 0:
+        raise OptionError("--context-x0-weight must be 0 (off) or more")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,

@@ -150,10 +150,10 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
     alpha_bar = sched_noise.alphas_cumprod
 
-    def loss_on(x, texts, gen: torch.Generator | None = None, weighted: bool = False,
+    def loss_on(lat, texts, gen: torch.Generator | None = None, weighted: bool = False,
                 context: float = 0.0) -> torch.Tensor:
+        """The loss on VAE latents ``lat`` (B, C, T, h, w) of clips captioned ``texts``."""
         g = gen if gen is not None else torch.default_generator
-        lat = encode_clips(vae, x.to(acc.device))
         b, _, frames = lat.shape[:3]
         noise = torch.randn(lat.shape, generator=g).to(lat.device)
         t = torch.randint(0, n_train, (b,), generator=g)
@@ -191,7 +191,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     def step_fn(batch) -> float:
         x, texts = batch
         texts = ["" if np.random.random() < cfg.cfg_dropout else s for s in texts]
-        loss = loss_on(x, texts, weighted=True, context=cfg.context_frames)
+        loss = loss_on(encode_clips(vae, x.to(acc.device)), texts, weighted=True, context=cfg.context_frames)
         acc.backward(loss)
         opt.step()
         sched.step()
@@ -202,14 +202,15 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         # val_dir_gain: how much the caption's direction word lowers the loss (same clips, noise and
         # timesteps, the opposite direction in the caption). Zero means the model ignores the word.
         with torch.no_grad():
-            x = torch.stack([v[0] for v in val])
+            # the clips are encoded once: the four losses below differ only in captions and context
+            lat = encode_clips(vae, torch.stack([v[0] for v in val]).to(acc.device))
             right_texts = [v[1] for v in val]
             wrong_texts = [_opposite_direction(v[1]) for v in val]
-            loss = loss_on(x, right_texts, torch.Generator().manual_seed(0))
-            wrong = loss_on(x, wrong_texts, torch.Generator().manual_seed(0))
+            loss = loss_on(lat, right_texts, torch.Generator().manual_seed(0))
+            wrong = loss_on(lat, wrong_texts, torch.Generator().manual_seed(0))
             # the same with clean context frames in every clip: does the model use the word when it can?
-            ctx = loss_on(x, right_texts, torch.Generator().manual_seed(0), context=1.0)
-            ctx_wrong = loss_on(x, wrong_texts, torch.Generator().manual_seed(0), context=1.0)
+            ctx = loss_on(lat, right_texts, torch.Generator().manual_seed(0), context=1.0)
+            ctx_wrong = loss_on(lat, wrong_texts, torch.Generator().manual_seed(0), context=1.0)
         return {"val_loss": round(float(loss), 5), "val_dir_gain": round(float(wrong - loss), 5),
                 "val_dir_gain_ctx": round(float(ctx_wrong - ctx), 5)}
 
