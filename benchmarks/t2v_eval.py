@@ -6,7 +6,9 @@ direction back. Baselines measured in the same run:
 
 - ``rendered``: the detector on true renders of the same prompts (its own ceiling);
 - ``empty prompt``: the same model and seeds with an empty prompt (what the model does unguided;
-  its accuracy is what guessing from the model's habits gives).
+  its accuracy is what guessing from the model's habits gives);
+- ``U-Net alone``: for a model with a guide classifier (vidgen/models/t2v_guide.py), the same
+  prompts and seeds with its guidance and candidate selection off (the text-conditioned U-Net alone).
 
     python benchmarks/t2v_eval.py                                  # shipped model, held-out combinations
     python benchmarks/t2v_eval.py --colors purple --lora runs/lora_purple/lora.safetensors
@@ -51,6 +53,10 @@ def main(argv=None) -> None:
     p.add_argument("--guidance", type=float, default=7.5)
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--scheduler", default="ddim")
+    p.add_argument("--classifier-scale", type=float, default=None,
+                   help="classifier guidance strength (default: the model's own; 0 = off)")
+    p.add_argument("--candidates", type=int, default=None,
+                   help="videos started per prompt, the guide keeping the best (default: the model's own; 1 = off)")
     p.add_argument("--batch", type=int, default=8, help="prompts generated together")
     p.add_argument("--save", default=None, help="write a PNG contact sheet of the first sample of each prompt")
     a = p.parse_args(argv)
@@ -68,17 +74,22 @@ def main(argv=None) -> None:
         pipe.load_lora(a.lora, scale=a.lora_scale)
     pipe.set_scheduler(a.scheduler)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
+    _, cls_scale = pipe.guide_labels([caption(*combos[0])], a.classifier_scale)
+    n_cand = a.candidates or (pipe.guide.config.candidates if pipe.guide is not None else 1)
     print(f"{len(combos)} prompts x {a.samples} samples, {a.frames} frames {size}x{size}, {a.steps} {a.scheduler} "
-          f"steps, guidance {a.guidance}, torch threads {torch.get_num_threads()}")
+          f"steps, guidance {a.guidance}, classifier guidance {cls_scale}, candidates {n_cand}, "
+          f"torch threads {torch.get_num_threads()}")
 
-    def generate(prompt_of) -> tuple[list[np.ndarray], float]:
+    def generate(prompt_of, classifier_scale=a.classifier_scale, candidates=a.candidates
+                 ) -> tuple[list[np.ndarray], float]:
         videos, seconds = [], 0.0
         for i in range(0, len(jobs), a.batch):
             chunk = jobs[i:i + a.batch]
             # one generator per batch, seeded by the first job: the same run always gives the same videos
             t0 = time.perf_counter()
             out = pipe([prompt_of(c) for c, _ in chunk], num_frames=a.frames, num_inference_steps=a.steps,
-                       guidance_scale=a.guidance, seed=1000 * i + chunk[0][1]).frames
+                       guidance_scale=a.guidance, seed=1000 * i + chunk[0][1],
+                       classifier_scale=classifier_scale, candidates=candidates).frames
             seconds += time.perf_counter() - t0
             videos += [(v.permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8) for v in out]
         return videos, seconds
@@ -89,13 +100,17 @@ def main(argv=None) -> None:
     truth = [c for c, _ in jobs]
     rows = {"rendered (detector ceiling)": score(rendered, truth), "model": score(model_videos, truth),
             "model, empty prompt": score(empty_videos, truth)}
+    if cls_scale > 0 or n_cand > 1:
+        plain_videos, _ = generate(lambda c: caption(*c), classifier_scale=0.0, candidates=1)
+        rows["U-Net alone (no guide)"] = score(plain_videos, truth)
     print(f"{'':28s} {'colour':>7s} {'shape':>7s} {'direction':>9s} {'detected':>9s}")
     for name, r in rows.items():
         print(f"{name:28s} {r['color']:7.1%} {r['shape']:7.1%} {r['direction']:9.1%} {r['detected']:9.1%}")
     print(f"generation time: {seconds / len(jobs):.2f} s per {a.frames}-frame {size}x{size} video "
           f"(batches of {a.batch} prompts with guidance)")
     one = time.perf_counter()
-    pipe(caption(*combos[0]), num_frames=a.frames, num_inference_steps=a.steps, guidance_scale=a.guidance, seed=0)
+    pipe(caption(*combos[0]), num_frames=a.frames, num_inference_steps=a.steps, guidance_scale=a.guidance, seed=0,
+         classifier_scale=a.classifier_scale, candidates=a.candidates)
     print(f"one video alone: {time.perf_counter() - one:.2f} s")
     if a.save:
         import cv2

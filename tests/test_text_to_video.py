@@ -211,3 +211,85 @@ def test_shipped_model_is_the_default_and_loads():
     a = pipe("a red circle moving left", num_frames=16, num_inference_steps=3, seed=0).frames
     assert a.shape == (1, 3, 16, 64, 64)
     assert torch.equal(a, pipe("a red circle moving left", num_frames=16, num_inference_steps=3, seed=0).frames)
+
+
+def _tiny_guide(scale: float = 0.0, guided=None):
+    from vidgen.models.t2v_guide import LatentAttributeClassifier
+    from vidgen.training.t2v_guide import ATTRIBUTES
+
+    torch.manual_seed(0)
+    return LatentAttributeClassifier(attributes=ATTRIBUTES, width=8, default_scale=scale, guided=guided).eval()
+
+
+def test_guide_reads_the_prompt_words_it_knows():
+    guide = _tiny_guide()
+    assert guide.labels_of("a red circle moving left") == {"color": 0, "shape": 0, "direction": 0}
+    assert guide.labels_of("A boat, moving RIGHT") == {"direction": 1}
+    assert guide.labels_of("a boat at sea") == {}
+    assert _tiny_guide(guided=["direction"]).labels_of("a red circle moving up") == {"direction": 2}
+
+
+def test_classifier_guidance_steers_toward_the_named_labels_and_round_trips(tiny, tmp_path):
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    plain = run(pipe)
+    pipe.guide = _tiny_guide(scale=50.0)
+    assert torch.equal(run(pipe, classifier_scale=0.0), plain)  # off = the plain pipeline, exactly
+    guided = run(pipe)  # the guide's default scale
+    assert not torch.equal(guided, plain) and torch.equal(guided, run(pipe))  # it acts; same seed, same video
+    # one guided step raises log p(label | latents) against the unguided step from the same latents
+    x = torch.randn(1, 4, 8, 16, 16, generator=torch.Generator().manual_seed(1))
+    t = 500
+    pipe.scheduler.set_timesteps(10)
+    labels = [pipe.guide.labels_of("a red circle moving left")]
+    eps = torch.zeros_like(x)
+    before = pipe.scheduler.step(eps, t, x).prev_sample
+    pipe.scheduler.set_timesteps(10)
+    after = pipe.scheduler.step(pipe.classifier_guided(eps, x, t, labels, 50.0), t, x).prev_sample
+    ts = torch.tensor([t])
+    with torch.no_grad():
+        assert float(pipe.guide.log_prob(after, ts, labels)) > float(pipe.guide.log_prob(before, ts, labels))
+    pipe.save_pretrained(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model_index.json").read_text())["guide"] == ["vidgen",
+                                                                                    "LatentAttributeClassifier"]
+    again = TextToVideoPipeline.from_pretrained(tmp_path / "m")
+    assert again.guide.config.default_scale == 50.0
+    torch.testing.assert_close(run(again), guided, atol=1e-4, rtol=0)  # loaded weights: kernels differ by ~5e-6
+    with pytest.raises(OptionError, match="classifier-guidance"):
+        run(pipe, classifier_scale=-1.0)
+
+
+def test_guide_training_writes_a_guided_model(tiny, tmp_path):
+    from vidgen.training.t2v_guide import train
+    from vidgen.training.t2v_options import GuideTrainConfig
+
+    cfg = GuideTrainConfig(model=str(tiny), out=str(tmp_path / "g"), steps=2, batch_size=4, clips=8,
+                           default_scale=3.0, eval_every=2, save_every=2)
+    model = train(cfg, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "g" / "log.jsonl").read_text().splitlines()]
+    assert "held_out_direction_t500" in log[0]
+    pipe = TextToVideoPipeline.from_pretrained(model)
+    assert pipe.guide is not None and pipe.guide.config.default_scale == 3.0
+    assert (model / "guide" / "training.json").exists()
+    base = TextToVideoPipeline.from_pretrained(tiny)
+    for k, v in base.unet.state_dict().items():  # the U-Net is the input model's
+        assert torch.equal(v, pipe.unet.state_dict()[k])
+
+
+def test_candidates_keep_each_prompts_best_and_work_with_a_multistep_sampler(tiny):
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    pipe.guide = _tiny_guide()
+    labels = [pipe.guide.labels_of("a red circle moving left")] * 3 + [pipe.guide.labels_of("a blue square up")] * 3
+    x = torch.randn(6, 4, 8, 16, 16, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():  # each candidate scored alone, then the best of each prompt's three
+        alone = torch.stack([pipe.guide.log_prob(x[i:i + 1], torch.tensor([300]), labels[i:i + 1])[0]
+                             for i in range(6)])
+    want = [int(alone[:3].argmax()), 3 + int(alone[3:].argmax())]
+    assert pipe.pick_candidates(x, 300, labels, 3).tolist() == want
+    pipe.set_scheduler("dpm")
+    pipe.guide.register_to_config(select_timestep=600)  # chosen after two of four steps: DPM history is cut too
+    a = run(pipe, prompt=["a red circle moving left", "a blue square moving up"], num_inference_steps=4, candidates=3)
+    assert a.shape == (2, 3, 8, 32, 32)
+    assert torch.equal(a, run(pipe, prompt=["a red circle moving left", "a blue square moving up"],
+                              num_inference_steps=4, candidates=3))
+    with pytest.raises(OptionError, match="candidates"):
+        run(pipe, candidates=0)

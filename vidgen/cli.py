@@ -155,6 +155,17 @@ def _add_train_command(sub) -> None:
     tt.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tt.set_defaults(func=_cmd_train_t2v)
 
+    tg = trs.add_parser("t2v-guide", help="the classifier guidance of the small text-to-video model",
+                        description="Train the classifier that steers vidgen's small text-to-video model toward the "
+                                    "colour, shape and direction a prompt names: it learns to name them from noisy "
+                                    "latents of procedural clips (training combinations only) at every noise level. "
+                                    "Writes OUT/model: the --model folder with guide/ added.")
+    from .training.t2v_options import add_guide_arguments
+
+    add_guide_arguments(tg)
+    tg.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    tg.set_defaults(func=_cmd_train_t2v_guide)
+
     tl = trs.add_parser("lora", help="a LoRA adapter for a text-to-video model, from your footage",
                         description="Teach a text-to-video model (vidgen's shipped one or --base) a new concept from "
                                     "a folder of videos: they are cut into clips of --frames frames at the model's "
@@ -255,7 +266,9 @@ def _add_generate_command(sub) -> None:
                        description="Text-to-video with latent video diffusion (3D U-Net with temporal attention). "
                                    "With no --model, vidgen's own small model runs: it knows prompts like "
                                    "'a red circle moving left' (colours red, green, blue, yellow, white; circle, "
-                                   "square, triangle; left, right, up, down). --model takes a diffusers-layout folder "
+                                   "square, triangle; left, right, up, down); its guide classifier steers each video "
+                                   "toward the colour and direction the prompt names and keeps the best of "
+                                   "--candidates starts. --model takes a diffusers-layout folder "
                                    "(ModelScope text-to-video, Zeroscope) or a hub id when online.",
                        epilog="examples:\n  vidgen generate \"a yellow triangle moving up\" -o tri.mp4\n"
                               "  vidgen generate \"a boat at sea\" --model ./zeroscope_v2_576w --size 576x320 --steps 30",
@@ -272,6 +285,12 @@ def _add_generate_command(sub) -> None:
     g.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size (default: the model's)")
     g.add_argument("--steps", type=_positive_int, default=25, help="denoising steps (default 25)")
     g.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (1 = off; default 7.5)")
+    g.add_argument("--classifier-guidance", type=float, default=None, metavar="SCALE",
+                   help="steer toward the colour, shape and direction the prompt names with the model's guide "
+                        "classifier (models that have one, like vidgen's own; default: the model's setting; 0 = off)")
+    g.add_argument("--candidates", type=int, default=None, metavar="N",
+                   help="start N videos and finish the one the guide classifier reads best for the prompt "
+                        "(models with one; default: the model's setting, 4 for vidgen's own; 1 = off)")
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
     g.add_argument("--scheduler", default="ddim", choices=["ddim", "dpm"], help="sampler (default ddim)")
@@ -319,7 +338,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     w, h = args.size if args.size else (None, None)
     out = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames, height=h, width=w,
                num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
-               progress=not args.quiet).frames
+               progress=not args.quiet, classifier_scale=args.classifier_guidance,
+               candidates=args.candidates).frames
     frames = (out[0].permute(1, 2, 3, 0).numpy() * 255 + 0.5).astype(np.uint8)  # (T, H, W, 3)
     path = args.output or "generated.mp4"
     with VideoWriter(path, frames.shape[2], frames.shape[1], fps, settings=settings) as writer:
@@ -416,6 +436,16 @@ def _cmd_train_t2v(args: argparse.Namespace) -> int:
     from .training.text_to_video import train
 
     path = train(config_from_args(args), resume=args.resume, progress=not args.quiet,
+                 command="vidgen " + " ".join(sys.argv[1:]))
+    log.info(f"wrote {path}")
+    return 0
+
+
+def _cmd_train_t2v_guide(args: argparse.Namespace) -> int:
+    from .training.t2v_guide import train
+    from .training.t2v_options import guide_config_from_args
+
+    path = train(guide_config_from_args(args), resume=args.resume, progress=not args.quiet,
                  command="vidgen " + " ".join(sys.argv[1:]))
     log.info(f"wrote {path}")
     return 0

@@ -84,9 +84,12 @@ class TextToVideoPipeline:
         video = pipe("a red circle moving left", num_frames=16, seed=0).frames   # (1, 3, 16, 64, 64)
     """
 
-    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler):
+    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler, guide=None):
         self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = (
             unet, vae, text_encoder, tokenizer, scheduler)
+        # optional LatentAttributeClassifier (vidgen/models/t2v_guide.py): classifier guidance for the
+        # attributes a prompt names; vidgen's shipped model has one, ModelScope and Zeroscope do not
+        self.guide = guide
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.device = torch.device("cpu")
         self._offloaded = False
@@ -124,11 +127,20 @@ class TextToVideoPipeline:
             if bar:
                 tf_logging.enable_progress_bar()
         scheduler = _scheduler_from_folder(path / "scheduler")
-        if json.loads((path / "model_index.json").read_text()).get("vidgen_frame_positions"):
+        index = json.loads((path / "model_index.json").read_text())
+        if index.get("vidgen_frame_positions"):
             from ..models.t2v import add_frame_positions
 
             add_frame_positions(unet)
-        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler)
+        guide = None
+        if index.get("guide"):
+            from ..models.t2v_guide import LatentAttributeClassifier
+
+            try:
+                guide = LatentAttributeClassifier.from_pretrained(path / "guide", **kw).eval()
+            except (OSError, ValueError) as e:
+                raise WeightsError(f"{path / 'guide'}: {str(e).splitlines()[0]}") from None
+        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide)
 
     @staticmethod
     def _download(repo_id: str, local_files_only: bool | None) -> Path:
@@ -154,6 +166,9 @@ class TextToVideoPipeline:
                  "scheduler": ["diffusers", type(self.scheduler).__name__]}
         if getattr(self.unet, "vidgen_frame_positions", False):
             index["vidgen_frame_positions"] = True  # vidgen.models.t2v.add_frame_positions, applied on load
+        if self.guide is not None:
+            self.guide.save_pretrained(path / "guide")
+            index["guide"] = ["vidgen", type(self.guide).__name__]
         (path / "model_index.json").write_text(json.dumps(index, indent=2))
 
     # -- memory and speed features ---------------------------------------------------------------
@@ -165,8 +180,9 @@ class TextToVideoPipeline:
 
     def to(self, device: str | torch.device) -> TextToVideoPipeline:
         self.device = torch.device(device)
-        for m in (self.unet, self.vae, self.text_encoder):
-            m.to(self.device)
+        for m in (self.unet, self.vae, self.text_encoder, self.guide):
+            if m is not None:
+                m.to(self.device)
         return self
 
     def set_scheduler(self, name: str) -> None:
@@ -198,6 +214,8 @@ class TextToVideoPipeline:
 
         for m in (self.text_encoder, self.unet, self.vae):
             cpu_offload(m, execution_device=torch.device(device))
+        if self.guide is not None:
+            self.guide.to(device)  # a few MB: not worth offloading
         self.device = torch.device(device)
         self._offloaded = True
 
@@ -239,18 +257,62 @@ class TextToVideoPipeline:
         frames = images.reshape(b, t, 3, images.shape[-2], images.shape[-1]).permute(0, 2, 1, 3, 4)
         return ((frames + 1) / 2).clamp(0, 1).cpu()
 
+    def guide_labels(self, prompts: list[str], classifier_scale: float | None) -> tuple[list[dict], float]:
+        """Each prompt's labels for the classifier guidance and the scale to use (0: no guidance)."""
+        if self.guide is None:
+            return [], 0.0
+        scale = self.guide.config.default_scale if classifier_scale is None else classifier_scale
+        labels = [self.guide.labels_of(p) for p in prompts]
+        return labels, (scale if any(labels) else 0.0)
+
+    def classifier_guided(self, noise: torch.Tensor, latents: torch.Tensor, t, labels: list[dict],
+                          scale: float) -> torch.Tensor:
+        """The noise prediction moved along the gradient of log p(labels | latents at t):
+        eps - scale * sqrt(1 - alpha_bar_t) * grad (classifier guidance for epsilon prediction)."""
+        alpha_bar = self.scheduler.alphas_cumprod[int(t)]
+        with torch.enable_grad():
+            x = latents.detach().float().requires_grad_(True)
+            ts = torch.full((x.shape[0],), int(t), device=x.device)
+            grad, = torch.autograd.grad(self.guide.log_prob(x, ts, labels).sum(), x)
+        return noise - scale * float((1 - alpha_bar) ** 0.5) * grad.to(noise.dtype)
+
+    @torch.no_grad()
+    def pick_candidates(self, latents: torch.Tensor, t, labels: list[dict], n: int) -> torch.Tensor:
+        """Indices of the best of each prompt's ``n`` consecutive candidates by log p(labels | latents at t)."""
+        ts = torch.full((latents.shape[0],), int(t), device=latents.device)
+        score = self.guide.log_prob(latents.float(), ts, labels).view(-1, n)
+        return score.argmax(1).cpu() + torch.arange(score.shape[0]) * n
+
+    def _select_scheduler_state(self, keep: torch.Tensor) -> None:
+        """Multistep schedulers (DPM-Solver) remember earlier outputs of the whole batch: keep those rows."""
+        outputs = getattr(self.scheduler, "model_outputs", None)
+        if outputs is not None:
+            self.scheduler.model_outputs = [o[keep.to(o.device)] if torch.is_tensor(o) else o for o in outputs]
+
     @torch.no_grad()
     def __call__(self, prompt: str | list[str], negative_prompt: str | list[str] | None = None, num_frames: int = 16,
                  height: int | None = None, width: int | None = None, num_inference_steps: int = 25,
                  guidance_scale: float = 7.5, seed: int | None = None, generator: torch.Generator | None = None,
-                 progress: bool = False) -> TextToVideoOutput:
+                 progress: bool = False, classifier_scale: float | None = None,
+                 candidates: int | None = None) -> TextToVideoOutput:
+        """``classifier_scale``: strength of the classifier guidance toward the attributes the prompt
+        names (models with a ``guide/``; None = the model's own default, 0 = off). ``candidates``:
+        start this many videos per prompt and finish the one the guide reads best once the noise is
+        down to its ``select_timestep`` (None = the model's default; 1 = off)."""
         from ..progress import progress_bar
 
         size = self.unet.config.sample_size * self.vae_scale_factor
         height, width = height or size, width or size
         # 1. check inputs
         self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale)
+        if classifier_scale is not None and classifier_scale < 0:
+            raise OptionError(f"--classifier-guidance must be 0 or more, not {classifier_scale}")
+        if candidates is not None and not 1 <= candidates <= 64:
+            raise OptionError(f"--candidates must be between 1 and 64, not {candidates}")
+        if candidates is None:
+            candidates = self.guide.config.candidates if self.guide is not None else 1
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+        labels, scale = self.guide_labels(prompts, classifier_scale)
         # 2. encode the prompt (and the negative prompt, for classifier-free guidance)
         do_cfg = guidance_scale > 1.0
         negative = None
@@ -259,20 +321,37 @@ class TextToVideoPipeline:
         text = self.encode_prompt(prompts, negative)
         # 3. timesteps
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
-        # 4. initial noise: same seed, same video
+        # 4. initial noise: same seed, same video; with candidates, several per prompt (prompt-major)
         if generator is None:
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
-        latents = self.prepare_latents(len(prompts), num_frames, height, width, generator)
+        # nothing to choose by without a guide, or when the prompt names nothing it knows
+        n_cand = candidates if any(labels) else 1
+        latents = self.prepare_latents(len(prompts) * n_cand, num_frames, height, width, generator)
+        batch_text, batch_labels = text, labels
+        if n_cand > 1:
+            halves = text.chunk(2) if do_cfg else (text,)
+            batch_text = torch.cat([h.repeat_interleave(n_cand, 0) for h in halves])
+            batch_labels = [lab for lab in labels for _ in range(n_cand)]
+        select_at = self.guide.config.select_timestep if self.guide is not None else 0
         # 5. denoising loop
         with progress_bar(num_inference_steps, "generate", enabled=progress, unit="step") as bar:
             for t in self.scheduler.timesteps:
+                if n_cand > 1 and int(t) <= select_at:
+                    # keep each prompt's candidate the guide reads best at this noise level; finish only those
+                    keep = self.pick_candidates(latents, t, batch_labels, n_cand)
+                    latents, batch_text, batch_labels, n_cand = latents[keep], text, labels, 1
+                    self._select_scheduler_state(keep)
                 inp = torch.cat([latents] * 2) if do_cfg else latents
                 inp = self.scheduler.scale_model_input(inp, t)
-                noise = self.unet(inp, t, encoder_hidden_states=text).sample
+                noise = self.unet(inp, t, encoder_hidden_states=batch_text).sample
                 if do_cfg:
                     uncond, cond = noise.chunk(2)
                     noise = uncond + guidance_scale * (cond - uncond)
+                if scale > 0:
+                    noise = self.classifier_guided(noise, latents, t, batch_labels, scale)
                 latents = self.scheduler.step(noise, t, latents).prev_sample
                 bar.update(1)
+        if n_cand > 1:  # fewer steps than reach the selection timestep: choose at the end
+            latents = latents[self.pick_candidates(latents, 0, batch_labels, n_cand)]
         # 6. decode
         return TextToVideoOutput(self.decode_latents(latents))

@@ -100,3 +100,58 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight)
 
 
+@dataclass
+class GuideTrainConfig:
+    model: str | None = None  # model folder (default: vidgen's shipped model)
+    out: str = "runs/t2v_guide"
+    steps: int = 1500
+    batch_size: int = 64
+    clips: int = 3072  # training clips encoded once (each step draws fresh noise and timesteps)
+    lr: float = 1e-3
+    default_scale: float = 0.0  # classifier_scale the model uses when none is given
+    guided: tuple[str, ...] = ("color", "shape", "direction")  # attributes sampling steers and selects by
+    candidates: int = 1  # videos started per prompt by default (the guide keeps the best)
+    select_timestep: int = 400  # where the guide picks among them
+    eval_every: int = 250
+    save_every: int = 250
+    seed: int = 0
+    workers: int = 0
+
+
+def add_guide_arguments(p: argparse.ArgumentParser) -> None:
+    d = GuideTrainConfig()
+    p.add_argument("--model", default=d.model, help="text-to-video model folder (default: vidgen's shipped model)")
+    p.add_argument("--out", default=d.out)
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--clips", type=int, default=d.clips, help="training clips, encoded once by the model's VAE")
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--default-scale", type=float, default=d.default_scale,
+                   help="classifier guidance strength the finished model uses by default (0 = off)")
+    p.add_argument("--guided", nargs="+", default=list(d.guided), choices=list(d.guided),
+                   help="attributes the finished model steers toward and selects by (default: all)")
+    p.add_argument("--candidates", type=int, default=d.candidates,
+                   help="videos the finished model starts per prompt by default, finishing the best (default 1)")
+    p.add_argument("--select-timestep", type=int, default=d.select_timestep,
+                   help="timestep (0-999) at which the best candidate is chosen (default 400)")
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--resume", action="store_true")
+
+
+def guide_config_from_args(a: argparse.Namespace) -> GuideTrainConfig:
+    from ..errors import OptionError
+
+    if min(a.steps, a.batch_size, a.clips) < 1:
+        raise OptionError("--steps, --batch-size and --clips must be at least 1")
+    if a.default_scale < 0:
+        raise OptionError("--default-scale must be 0 or more")
+    if not 1 <= a.candidates <= 64:
+        raise OptionError("--candidates must be between 1 and 64")
+    if not 0 <= a.select_timestep <= 999:
+        raise OptionError("--select-timestep must be a timestep from 0 to 999")
+    return GuideTrainConfig(model=a.model, out=a.out, steps=a.steps, batch_size=a.batch_size, clips=a.clips,
+                            lr=a.lr, default_scale=a.default_scale, guided=tuple(a.guided),
+                            candidates=a.candidates, select_timestep=a.select_timestep, eval_every=a.eval_every,
+                            save_every=a.save_every, seed=a.seed)
