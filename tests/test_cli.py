@@ -195,6 +195,17 @@ def test_invalid_options_get_one_clear_line(clip, tmp_path, args, expect):
     _assert_clean_failure(r, out_dir, expect)
 
 
+@pytest.mark.parametrize("args,expect", [
+    (["--candidates", "0"], "between 1 and 64"),
+    (["--select-timestep", "1000"], "0 to 999"),
+    (["--default-scale", "-1"], "0 or more"),
+    (["--guided", "size"], "invalid choice"),
+])
+def test_guide_training_options_get_one_clear_line(tmp_path, args, expect):
+    r = vidgen("train", "t2v-guide", "--out", str(tmp_path / "out"), *args)
+    _assert_clean_failure(r, tmp_path, expect)
+
+
 @pytest.mark.parametrize("target,expect", [
     ("missing_dir/out.mp4", "does not exist"),
     ("afile/out.mp4", "not a folder"),

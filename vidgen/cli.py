@@ -442,11 +442,12 @@ def _cmd_train_t2v(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_t2v_guide(args: argparse.Namespace) -> int:
-    from .training.t2v_guide import train
     from .training.t2v_options import guide_config_from_args
 
-    path = train(guide_config_from_args(args), resume=args.resume, progress=not args.quiet,
-                 command="vidgen " + " ".join(sys.argv[1:]))
+    cfg = guide_config_from_args(args)  # a bad option is refused before torch loads
+    from .training.t2v_guide import train
+
+    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
     log.info(f"wrote {path}")
     return 0
 

@@ -1,15 +1,16 @@
-"""Classifier guidance for vidgen's small text-to-video model.
+"""A guide classifier for vidgen's small text-to-video model.
 
 Why: the caption's direction word explains about 0.5% of the latent variance of the procedural clips
-(colour about 4%; ``benchmarks/t2v_word_gain.py`` and RESULTS.md), so the denoiser's epsilon loss all but
-ignores it: at high noise knowing the direction barely moves the mean clip, at lower noise the clip
-shows its own motion. A classifier of noisy latents gets the full signal of a cross-entropy instead.
+(colour about 4%; benchmarks/RESULTS.md, session 11), so the denoiser's epsilon loss all but ignores
+it: at high noise knowing the direction barely moves the mean clip, at lower noise the clip shows its
+own motion. A classifier of noisy latents gets the full signal of a cross-entropy instead.
 :class:`LatentAttributeClassifier` reads a noisy latent clip and its timestep and names its colour,
-shape and direction; at sampling time the gradient of the caption's labels' log-probability steers
-each step (Dhariwal & Nichol's classifier guidance, written for epsilon prediction).
+shape and direction. ``TextToVideoPipeline`` uses it twice: the gradient of the prompt's labels'
+log-probability steers each step (Dhariwal & Nichol's classifier guidance, written for epsilon
+prediction), and of several starts per prompt it keeps the one the classifier reads best.
 
-The labels a caption names come from its words: :meth:`LatentAttributeClassifier.labels_of` finds
-each attribute's word in the prompt; an attribute the prompt does not name is not guided.
+The labels a prompt names come from its words (:meth:`LatentAttributeClassifier.labels_of`); an
+attribute the prompt does not name, or that the config's ``guided`` leaves out, is not used.
 """
 
 from __future__ import annotations

@@ -137,7 +137,8 @@ class TextToVideoPipeline:
             from ..models.t2v_guide import LatentAttributeClassifier
 
             try:
-                guide = LatentAttributeClassifier.from_pretrained(path / "guide", **kw).eval()
+                # float32 whatever torch_dtype says: it is small, and its gradient steers the latents
+                guide = LatentAttributeClassifier.from_pretrained(path / "guide").eval()
             except (OSError, ValueError) as e:
                 raise WeightsError(f"{path / 'guide'}: {str(e).splitlines()[0]}") from None
         return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide)
