@@ -74,8 +74,7 @@ def main(argv=None) -> None:
         pipe.load_lora(a.lora, scale=a.lora_scale)
     pipe.set_scheduler(a.scheduler)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
-    _, cls_scale = pipe.guide_labels([caption(*combos[0])], a.classifier_scale)
-    n_cand = a.candidates or (pipe.guide.config.candidates if pipe.guide is not None else 1)
+    _, cls_scale, n_cand = pipe.guide_settings([caption(*combos[0])], a.classifier_scale, a.candidates)
     print(f"{len(combos)} prompts x {a.samples} samples, {a.frames} frames {size}x{size}, {a.steps} {a.scheduler} "
           f"steps, guidance {a.guidance}, classifier guidance {cls_scale}, candidates {n_cand}, "
           f"torch threads {torch.get_num_threads()}")

@@ -222,7 +222,8 @@ class TextToVideoPipeline:
 
     # -- the steps of __call__ -------------------------------------------------------------------
     def check_inputs(self, prompt, num_frames: int, height: int, width: int, num_inference_steps: int,
-                     guidance_scale: float) -> None:
+                     guidance_scale: float, classifier_scale: float | None = None,
+                     candidates: int | None = None) -> None:
         if not isinstance(prompt, (str, list)) or not prompt:
             raise OptionError("the prompt must be a non-empty string")
         m = self.vae_scale_factor
@@ -234,6 +235,10 @@ class TextToVideoPipeline:
             raise OptionError(f"--steps must be between 1 and 1000, not {num_inference_steps}")
         if guidance_scale < 0:
             raise OptionError(f"--guidance must be 0 or more, not {guidance_scale}")
+        if classifier_scale is not None and classifier_scale < 0:
+            raise OptionError(f"--classifier-guidance must be 0 or more, not {classifier_scale}")
+        if candidates is not None and not 1 <= candidates <= 64:
+            raise OptionError(f"--candidates must be between 1 and 64, not {candidates}")
 
     def encode_prompt(self, prompts: list[str], negative: list[str] | None) -> torch.Tensor:
         """Text embeddings ``(B, L, D)``; with ``negative``, the unconditional half comes first."""
@@ -258,13 +263,16 @@ class TextToVideoPipeline:
         frames = images.reshape(b, t, 3, images.shape[-2], images.shape[-1]).permute(0, 2, 1, 3, 4)
         return ((frames + 1) / 2).clamp(0, 1).cpu()
 
-    def guide_labels(self, prompts: list[str], classifier_scale: float | None) -> tuple[list[dict], float]:
-        """Each prompt's labels for the classifier guidance and the scale to use (0: no guidance)."""
-        if self.guide is None:
-            return [], 0.0
+    def guide_settings(self, prompts: list[str], classifier_scale: float | None = None,
+                       candidates: int | None = None) -> tuple[list[dict], float, int]:
+        """Each prompt's labels for the guide, the guidance scale and the candidates per prompt to use
+        (None: the guide's own defaults). No guide, or prompts naming nothing it knows: no guidance,
+        one candidate (nothing to choose by)."""
+        labels = [self.guide.labels_of(p) for p in prompts] if self.guide is not None else []
+        if not any(labels):
+            return labels, 0.0, 1
         scale = self.guide.config.default_scale if classifier_scale is None else classifier_scale
-        labels = [self.guide.labels_of(p) for p in prompts]
-        return labels, (scale if any(labels) else 0.0)
+        return labels, scale, (self.guide.config.candidates if candidates is None else candidates)
 
     def classifier_guided(self, noise: torch.Tensor, latents: torch.Tensor, t, labels: list[dict],
                           scale: float) -> torch.Tensor:
@@ -305,15 +313,10 @@ class TextToVideoPipeline:
         size = self.unet.config.sample_size * self.vae_scale_factor
         height, width = height or size, width or size
         # 1. check inputs
-        self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale)
-        if classifier_scale is not None and classifier_scale < 0:
-            raise OptionError(f"--classifier-guidance must be 0 or more, not {classifier_scale}")
-        if candidates is not None and not 1 <= candidates <= 64:
-            raise OptionError(f"--candidates must be between 1 and 64, not {candidates}")
-        if candidates is None:
-            candidates = self.guide.config.candidates if self.guide is not None else 1
+        self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale, classifier_scale,
+                          candidates)
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
-        labels, scale = self.guide_labels(prompts, classifier_scale)
+        labels, scale, n_cand = self.guide_settings(prompts, classifier_scale, candidates)
         # 2. encode the prompt (and the negative prompt, for classifier-free guidance)
         do_cfg = guidance_scale > 1.0
         negative = None
@@ -325,8 +328,6 @@ class TextToVideoPipeline:
         # 4. initial noise: same seed, same video; with candidates, several per prompt (prompt-major)
         if generator is None:
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
-        # nothing to choose by without a guide, or when the prompt names nothing it knows
-        n_cand = candidates if any(labels) else 1
         latents = self.prepare_latents(len(prompts) * n_cand, num_frames, height, width, generator)
         batch_text, batch_labels = text, labels
         if n_cand > 1:

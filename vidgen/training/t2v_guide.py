@@ -26,11 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..errors import OptionError
-from .loop import fit, indexed_loader, log_record, lr_lambda, resume_point, training_record
+from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .palette import COLORS, EXTRA_COLORS
 from .shapes import DIRECTIONS, HELD_OUT, SHAPES, render_clip, training_combinations
-from .t2v_options import GuideTrainConfig, add_guide_arguments, guide_config_from_args
+from .t2v_options import GuideTrainConfig, add_guide_arguments, check_guide_config, guide_config_from_args
 
 # The colour head also knows the detector's extra colours (purple, orange), which no caption of the
 # model uses: trained on them as colours a red or blue object must not be, it reads "red" only for red,
@@ -57,6 +56,11 @@ def encode_set(vae, combos: list[tuple[str, str, str]], n: int, seed: int, frame
     return torch.cat(lats), torch.tensor(labels)
 
 
+def noised(latents: torch.Tensor, noise: torch.Tensor, alpha_bar: torch.Tensor) -> torch.Tensor:
+    """The forward diffusion at one timestep: sqrt(alpha_bar) x0 + sqrt(1 - alpha_bar) noise."""
+    return alpha_bar.sqrt() * latents + (1 - alpha_bar).sqrt() * noise
+
+
 class NoisyLatents(Dataset):
     """Sample ``idx`` -> (noisy latent, timestep, labels): a cached clip noised at a random timestep,
     all drawn from a generator seeded by ``idx`` (a resumed run sees the same samples)."""
@@ -73,8 +77,7 @@ class NoisyLatents(Dataset):
         k = int(torch.randint(len(self.latents), (1,), generator=g))
         t = int(torch.randint(len(self.ab), (1,), generator=g))
         noise = torch.randn(self.latents[k].shape, generator=g)
-        a = self.ab[t]
-        return a.sqrt() * self.latents[k] + (1 - a).sqrt() * noise, t, self.labels[k]
+        return noised(self.latents[k], noise, self.ab[t]), t, self.labels[k]
 
 
 def accuracy_by_timestep(clf, latents: torch.Tensor, labels: torch.Tensor, alphas_cumprod: torch.Tensor,
@@ -83,9 +86,8 @@ def accuracy_by_timestep(clf, latents: torch.Tensor, labels: torch.Tensor, alpha
     out = {}
     with torch.no_grad():
         for t in timesteps:
-            g = torch.Generator().manual_seed(t)
-            a = alphas_cumprod[t]
-            x = a.sqrt() * latents + (1 - a).sqrt() * torch.randn(latents.shape, generator=g)
+            x = noised(latents, torch.randn(latents.shape, generator=torch.Generator().manual_seed(t)),
+                       alphas_cumprod[t])
             logits = clf(x.to(clf.device), torch.full((len(x),), t, device=clf.device))
             for j, attr in enumerate(ATTRIBUTES):
                 out[f"{attr}_t{t}"] = round(float((logits[attr].argmax(1).cpu() == labels[:, j]).float().mean()), 3)
@@ -101,10 +103,7 @@ def train(cfg: GuideTrainConfig, resume: bool = False, progress: bool = True, co
     from ..models.t2v_guide import LatentAttributeClassifier
     from ..pipelines.text_to_video import TextToVideoPipeline
 
-    if min(cfg.steps, cfg.batch_size, cfg.clips) < 1:
-        raise OptionError("--steps, --batch-size and --clips must be at least 1")
-    if cfg.default_scale < 0:
-        raise OptionError("--default-scale must be 0 or more")
+    check_guide_config(cfg)
     t0 = time.time()
     set_seed(cfg.seed)
     pipe = TextToVideoPipeline.from_pretrained(cfg.model)
@@ -156,8 +155,6 @@ def train(cfg: GuideTrainConfig, resume: bool = False, progress: bool = True, co
 
     if not fit(acc, out, cfg.steps, start, loader, [clf], step_fn, eval_fn, cfg.eval_every, cfg.save_every,
                progress, stop_after):
-        from .loop import latest_checkpoint
-
         return latest_checkpoint(out)
     pipe.guide = net.eval()
     model_dir = out / "model"

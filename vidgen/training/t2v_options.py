@@ -140,18 +140,24 @@ def add_guide_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true")
 
 
-def guide_config_from_args(a: argparse.Namespace) -> GuideTrainConfig:
+def check_guide_config(cfg: GuideTrainConfig) -> None:
+    """Refuse an impossible guide training run (from the CLI or Python) in one line."""
     from ..errors import OptionError
 
-    if min(a.steps, a.batch_size, a.clips) < 1:
+    if min(cfg.steps, cfg.batch_size, cfg.clips) < 1:
         raise OptionError("--steps, --batch-size and --clips must be at least 1")
-    if a.default_scale < 0:
+    if cfg.default_scale < 0:
         raise OptionError("--default-scale must be 0 or more")
-    if not 1 <= a.candidates <= 64:
+    if not 1 <= cfg.candidates <= 64:
         raise OptionError("--candidates must be between 1 and 64")
-    if not 0 <= a.select_timestep <= 999:
+    if not 0 <= cfg.select_timestep <= 999:
         raise OptionError("--select-timestep must be a timestep from 0 to 999")
-    return GuideTrainConfig(model=a.model, out=a.out, steps=a.steps, batch_size=a.batch_size, clips=a.clips,
-                            lr=a.lr, default_scale=a.default_scale, guided=tuple(a.guided),
-                            candidates=a.candidates, select_timestep=a.select_timestep, eval_every=a.eval_every,
-                            save_every=a.save_every, seed=a.seed)
+
+
+def guide_config_from_args(a: argparse.Namespace) -> GuideTrainConfig:
+    cfg = GuideTrainConfig(model=a.model, out=a.out, steps=a.steps, batch_size=a.batch_size, clips=a.clips,
+                           lr=a.lr, default_scale=a.default_scale, guided=tuple(a.guided),
+                           candidates=a.candidates, select_timestep=a.select_timestep, eval_every=a.eval_every,
+                           save_every=a.save_every, seed=a.seed)
+    check_guide_config(cfg)
+    return cfg
