@@ -50,7 +50,8 @@ def main(argv=None) -> None:
                    help="score every shape x direction in these colours instead of the held-out combinations")
     p.add_argument("--samples", type=int, default=4, help="videos per prompt")
     p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--guidance", type=float, default=7.5)
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale (default: the model's own, see TextToVideoPipeline)")
     p.add_argument("--frames", type=int, default=16)
     p.add_argument("--scheduler", default="ddim")
     p.add_argument("--classifier-scale", type=float, default=None,
@@ -75,6 +76,8 @@ def main(argv=None) -> None:
     pipe.set_scheduler(a.scheduler)
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     _, cls_scale, n_cand = pipe.guide_settings([caption(*combos[0])], a.classifier_scale, a.candidates)
+    if a.guidance is None:
+        a.guidance = pipe.guidance_scale
     print(f"{len(combos)} prompts x {a.samples} samples, {a.frames} frames {size}x{size}, {a.steps} {a.scheduler} "
           f"steps, guidance {a.guidance}, classifier guidance {cls_scale}, candidates {n_cand}, "
           f"torch threads {torch.get_num_threads()}")

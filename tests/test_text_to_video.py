@@ -73,6 +73,21 @@ def test_save_load_round_trip(tiny, tmp_path):
     assert torch.equal(run(pipe), run(TextToVideoPipeline.from_pretrained(tmp_path / "again")))
 
 
+def test_model_names_its_own_guidance_scale(tiny, tmp_path):
+    """A model folder without ``vidgen_guidance_scale`` samples at 7.5; one that names a scale samples
+    at that scale when none is given, and the setting survives save/load."""
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    assert pipe.guidance_scale == 7.5
+    assert torch.equal(run(pipe), run(pipe, guidance_scale=7.5))
+    pipe.guidance_scale = 4.0
+    pipe.save_pretrained(tmp_path / "own")
+    assert json.loads((tmp_path / "own" / "model_index.json").read_text())["vidgen_guidance_scale"] == 4.0
+    again = TextToVideoPipeline.from_pretrained(tmp_path / "own")
+    assert again.guidance_scale == 4.0
+    own = run(again)
+    assert torch.equal(own, run(again, guidance_scale=4.0)) and not torch.equal(own, run(again, guidance_scale=7.5))
+
+
 def test_scheduler_swap_and_guidance(tiny):
     pipe = TextToVideoPipeline.from_pretrained(tiny)
     ddim = run(pipe, num_inference_steps=4)

@@ -284,7 +284,8 @@ def _add_generate_command(sub) -> None:
     g.add_argument("--frames", type=_positive_int, default=16, help="number of frames (default 16)")
     g.add_argument("--size", type=_size, default=None, metavar="WxH", help="frame size (default: the model's)")
     g.add_argument("--steps", type=_positive_int, default=25, help="denoising steps (default 25)")
-    g.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale (1 = off; default 7.5)")
+    g.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance scale (1 = off; default: the model's own, 4 for vidgen's, else 7.5)")
     g.add_argument("--classifier-guidance", type=float, default=None, metavar="SCALE",
                    help="steer toward the colour, shape and direction the prompt names with the model's guide "
                         "classifier (models that have one, like vidgen's own; default: the model's setting; 0 = off)")

@@ -22,6 +22,7 @@ from ..errors import OptionError, WeightsError
 
 log = logging.getLogger("vidgen")
 SCHEDULERS = ("ddim", "dpm")
+DEFAULT_GUIDANCE = 7.5  # classifier-free guidance for models that name none (diffusers' text-to-video default)
 
 
 @dataclass
@@ -84,9 +85,13 @@ class TextToVideoPipeline:
         video = pipe("a red circle moving left", num_frames=16, seed=0).frames   # (1, 3, 16, 64, 64)
     """
 
-    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler, guide=None):
+    def __init__(self, unet, vae, text_encoder, tokenizer, scheduler, guide=None,
+                 guidance_scale: float = DEFAULT_GUIDANCE):
         self.unet, self.vae, self.text_encoder, self.tokenizer, self.scheduler = (
             unet, vae, text_encoder, tokenizer, scheduler)
+        # the classifier-free guidance scale __call__ uses when given none: the model's own
+        # (``vidgen_guidance_scale`` in model_index.json), else diffusers' usual 7.5
+        self.guidance_scale = guidance_scale
         # optional LatentAttributeClassifier (vidgen/models/t2v_guide.py): classifier guidance for the
         # attributes a prompt names; vidgen's shipped model has one, ModelScope and Zeroscope do not
         self.guide = guide
@@ -141,7 +146,8 @@ class TextToVideoPipeline:
                 guide = LatentAttributeClassifier.from_pretrained(path / "guide").eval()
             except (OSError, ValueError) as e:
                 raise WeightsError(f"{path / 'guide'}: {str(e).splitlines()[0]}") from None
-        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide)
+        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide,
+                   float(index.get("vidgen_guidance_scale", DEFAULT_GUIDANCE)))
 
     @staticmethod
     def _download(repo_id: str, local_files_only: bool | None) -> Path:
@@ -167,6 +173,8 @@ class TextToVideoPipeline:
                  "scheduler": ["diffusers", type(self.scheduler).__name__]}
         if getattr(self.unet, "vidgen_frame_positions", False):
             index["vidgen_frame_positions"] = True  # vidgen.models.t2v.add_frame_positions, applied on load
+        if self.guidance_scale != DEFAULT_GUIDANCE:
+            index["vidgen_guidance_scale"] = self.guidance_scale
         if self.guide is not None:
             self.guide.save_pretrained(path / "guide")
             index["guide"] = ["vidgen", type(self.guide).__name__]
@@ -301,10 +309,11 @@ class TextToVideoPipeline:
     @torch.no_grad()
     def __call__(self, prompt: str | list[str], negative_prompt: str | list[str] | None = None, num_frames: int = 16,
                  height: int | None = None, width: int | None = None, num_inference_steps: int = 25,
-                 guidance_scale: float = 7.5, seed: int | None = None, generator: torch.Generator | None = None,
+                 guidance_scale: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
                  progress: bool = False, classifier_scale: float | None = None,
                  candidates: int | None = None) -> TextToVideoOutput:
-        """``classifier_scale``: strength of the classifier guidance toward the attributes the prompt
+        """``guidance_scale``: classifier-free guidance (None = the model's own, :attr:`guidance_scale`;
+        1 = off). ``classifier_scale``: strength of the classifier guidance toward the attributes the prompt
         names (models with a ``guide/``; None = the model's own default, 0 = off). ``candidates``:
         start this many videos per prompt and finish the one the guide reads best once the noise is
         down to its ``select_timestep`` (None = the model's default; 1 = off)."""
@@ -312,6 +321,8 @@ class TextToVideoPipeline:
 
         size = self.unet.config.sample_size * self.vae_scale_factor
         height, width = height or size, width or size
+        if guidance_scale is None:
+            guidance_scale = self.guidance_scale
         # 1. check inputs
         self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale, classifier_scale,
                           candidates)
