@@ -86,6 +86,11 @@ def test_model_names_its_own_guidance_scale(tiny, tmp_path):
     assert again.guidance_scale == 4.0
     own = run(again)
     assert torch.equal(own, run(again, guidance_scale=4.0)) and not torch.equal(own, run(again, guidance_scale=7.5))
+    index = json.loads((tmp_path / "own" / "model_index.json").read_text())
+    index["vidgen_guidance_scale"] = "strong"
+    (tmp_path / "own" / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(WeightsError, match="vidgen_guidance_scale"):
+        TextToVideoPipeline.from_pretrained(tmp_path / "own")
 
 
 def test_scheduler_swap_and_guidance(tiny):

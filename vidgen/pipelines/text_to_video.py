@@ -146,8 +146,11 @@ class TextToVideoPipeline:
                 guide = LatentAttributeClassifier.from_pretrained(path / "guide").eval()
             except (OSError, ValueError) as e:
                 raise WeightsError(f"{path / 'guide'}: {str(e).splitlines()[0]}") from None
-        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide,
-                   float(index.get("vidgen_guidance_scale", DEFAULT_GUIDANCE)))
+        scale = index.get("vidgen_guidance_scale", DEFAULT_GUIDANCE)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or scale < 0:
+            raise WeightsError(f"{path / 'model_index.json'}: vidgen_guidance_scale must be a number >= 0, "
+                               f"not {scale!r}")
+        return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide, float(scale))
 
     @staticmethod
     def _download(repo_id: str, local_files_only: bool | None) -> Path:
