@@ -1,7 +1,7 @@
 """Score a text-to-video model with vidgen's shape detector on prompts held out of its training.
 
 For every prompt "a {colour} {shape} moving {direction}" of the chosen set, ``--samples`` videos are
-generated (seeds 0..n-1) and the detector (vidgen.training.shapes.detect) reads colour, shape and
+generated (samples 0..n-1, or from ``--first-sample``) and the detector (vidgen.training.shapes.detect) reads colour, shape and
 direction back. Baselines measured in the same run:
 
 - ``rendered``: the detector on true renders of the same prompts (its own ceiling);
@@ -49,6 +49,8 @@ def main(argv=None) -> None:
     p.add_argument("--colors", nargs="*", default=None,
                    help="score every shape x direction in these colours instead of the held-out combinations")
     p.add_argument("--samples", type=int, default=4, help="videos per prompt")
+    p.add_argument("--first-sample", type=int, default=0,
+                   help="number the samples from here (other seeds: an independent repeat of a run)")
     p.add_argument("--steps", type=int, default=25)
     p.add_argument("--guidance", type=float, default=None,
                    help="classifier-free guidance scale (default: the model's own, see TextToVideoPipeline)")
@@ -69,7 +71,7 @@ def main(argv=None) -> None:
 
     print("command: python benchmarks/t2v_eval.py " + shlex.join(sys.argv[1:] if argv is None else argv))
     combos = (list(itertools.product(a.colors, SHAPES, DIRECTIONS)) if a.colors else list(HELD_OUT))
-    jobs = [(c, s) for c in combos for s in range(a.samples)]
+    jobs = [(c, s) for c in combos for s in range(a.first_sample, a.first_sample + a.samples)]
     pipe = TextToVideoPipeline.from_pretrained(a.model)
     if a.lora:
         pipe.load_lora(a.lora, scale=a.lora_scale)

@@ -313,3 +313,40 @@ def test_candidates_keep_each_prompts_best_and_work_with_a_multistep_sampler(tin
                               num_inference_steps=4, candidates=3))
     with pytest.raises(OptionError, match="candidates"):
         run(pipe, candidates=0)
+
+
+@pytest.mark.parametrize("kind", ["epsilon", "v_prediction", "sample"])
+def test_predicted_clean_latents_are_the_schedulers_own(tiny, kind):
+    from diffusers import DDIMScheduler
+
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config, prediction_type=kind)
+    pipe.scheduler.set_timesteps(4)
+    g = torch.Generator().manual_seed(4)
+    x, out = torch.randn(2, 4, 8, 16, 16, generator=g), torch.randn(2, 4, 8, 16, 16, generator=g)
+    t = pipe.scheduler.timesteps[1]
+    want = pipe.scheduler.step(out, t, x).pred_original_sample
+    assert torch.allclose(pipe.predicted_clean(x, out, t), want, atol=1e-5)
+
+
+def test_candidates_are_chosen_on_the_clean_latents_the_denoiser_predicts(tiny):
+    """The guide steers every noisy candidate toward the wanted label, so they all read as right to it: the pick
+    reads x0 = (x_t - sqrt(1 - alpha_bar) eps) / sqrt(alpha_bar) from the guided noise prediction, at t = 0."""
+    pipe = TextToVideoPipeline.from_pretrained(tiny)  # DDIM: scale_model_input is the identity
+    pipe.guide = _tiny_guide(scale=20.0)
+    pipe.guide.register_to_config(select_timestep=600)
+    seen, picked = [], []
+    hook = pipe.unet.register_forward_hook(lambda m, args, kw_out: seen.append((args[0], args[1], kw_out.sample)),
+                                           with_kwargs=False)
+    pick = pipe.pick_candidates
+    pipe.pick_candidates = lambda x, t, labels, n: picked.append((x, t, n)) or pick(x, t, labels, n)
+    run(pipe, num_inference_steps=4, candidates=3, guidance_scale=3.0)
+    hook.remove()
+    assert len(picked) == 1
+    x, t, n = picked[0]
+    assert t == 0 and n == 3 and x.shape[0] == 3
+    inp, step_t, noise = next(s for s in seen if s[0].shape[0] == 6 and int(s[1]) <= 600)  # the step it chose at
+    uncond, cond = noise.chunk(2)
+    eps = uncond + 3.0 * (cond - uncond)
+    alpha_bar = pipe.scheduler.alphas_cumprod[int(step_t)]
+    assert torch.allclose(x, (inp[:3] - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt(), atol=1e-5)

@@ -291,7 +291,7 @@ def _add_generate_command(sub) -> None:
                         "classifier (models that have one, like vidgen's own; default: the model's setting; 0 = off)")
     g.add_argument("--candidates", type=int, default=None, metavar="N",
                    help="start N videos and finish the one the guide classifier reads best for the prompt "
-                        "(models with one; default: the model's setting, 4 for vidgen's own; 1 = off)")
+                        "(models with one; default: the model's setting, 8 for vidgen's own; 1 = off)")
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
     g.add_argument("--scheduler", default="ddim", choices=["ddim", "dpm"], help="sampler (default ddim)")

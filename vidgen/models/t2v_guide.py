@@ -54,7 +54,7 @@ class LatentAttributeClassifier(ModelMixin, ConfigMixin):
     ``guided`` names the attributes sampling steers (None = all), ``default_scale`` the guidance
     strength the pipeline uses when none is given, ``candidates`` how many videos per prompt the
     pipeline starts by default, of which it finishes the one this classifier reads best at
-    ``select_timestep``.
+    ``select_timestep`` (read on the clean latents the denoiser predicts there, at timestep 0).
     """
 
     @register_to_config

@@ -296,6 +296,16 @@ class TextToVideoPipeline:
             grad, = torch.autograd.grad(self.guide.log_prob(x, ts, labels).sum(), x)
         return noise - scale * float((1 - alpha_bar) ** 0.5) * grad.to(noise.dtype)
 
+    def predicted_clean(self, latents: torch.Tensor, model_output: torch.Tensor, t) -> torch.Tensor:
+        """The clean latents the denoiser's output at ``t`` points to (the scheduler's ``pred_original_sample``)."""
+        alpha_bar = float(self.scheduler.alphas_cumprod[int(t)])
+        kind = self.scheduler.config.prediction_type
+        if kind == "sample":
+            return model_output
+        if kind == "v_prediction":
+            return alpha_bar ** 0.5 * latents - (1 - alpha_bar) ** 0.5 * model_output
+        return (latents - (1 - alpha_bar) ** 0.5 * model_output) / alpha_bar ** 0.5
+
     @torch.no_grad()
     def pick_candidates(self, latents: torch.Tensor, t, labels: list[dict], n: int) -> torch.Tensor:
         """Indices of the best of each prompt's ``n`` consecutive candidates by log p(labels | latents at t)."""
@@ -319,7 +329,8 @@ class TextToVideoPipeline:
         1 = off). ``classifier_scale``: strength of the classifier guidance toward the attributes the prompt
         names (models with a ``guide/``; None = the model's own default, 0 = off). ``candidates``:
         start this many videos per prompt and finish the one the guide reads best once the noise is
-        down to its ``select_timestep`` (None = the model's default; 1 = off)."""
+        down to its ``select_timestep``, on the clean latents the denoiser predicts there (None = the
+        model's default; 1 = off)."""
         from ..progress import progress_bar
 
         size = self.unet.config.sample_size * self.vae_scale_factor
@@ -352,17 +363,19 @@ class TextToVideoPipeline:
         # 5. denoising loop
         with progress_bar(num_inference_steps, "generate", enabled=progress, unit="step") as bar:
             for t in self.scheduler.timesteps:
-                if n_cand > 1 and int(t) <= select_at:
-                    # keep each prompt's candidate the guide reads best at this noise level; finish only those
-                    keep = self.pick_candidates(latents, t, batch_labels, n_cand)
-                    latents, batch_text, batch_labels, n_cand = latents[keep], text, labels, 1
-                    self._select_scheduler_state(keep)
                 inp = torch.cat([latents] * 2) if do_cfg else latents
                 inp = self.scheduler.scale_model_input(inp, t)
                 noise = self.unet(inp, t, encoder_hidden_states=batch_text).sample
                 if do_cfg:
                     uncond, cond = noise.chunk(2)
                     noise = uncond + guidance_scale * (cond - uncond)
+                if n_cand > 1 and int(t) <= select_at:
+                    # keep each prompt's candidate the guide reads best; finish only those. It reads the clean
+                    # latents the denoiser predicts, not the noisy ones: its own gradient has already moved
+                    # every noisy candidate toward the wanted label, so those all look right to it.
+                    keep = self.pick_candidates(self.predicted_clean(latents, noise, t), 0, batch_labels, n_cand)
+                    latents, noise, batch_text, batch_labels, n_cand = latents[keep], noise[keep], text, labels, 1
+                    self._select_scheduler_state(keep)
                 if scale > 0:
                     noise = self.classifier_guided(noise, latents, t, batch_labels, scale)
                 latents = self.scheduler.step(noise, t, latents).prev_sample

@@ -1,0 +1,118 @@
+"""How well the guide classifier picks among candidate videos, and where: the study behind the shipped
+model's ``candidates`` and ``select_timestep`` (vidgen/weights/t2v/guide/config.json).
+
+For each training prompt (combinations *not* held out: the choice must not look at the held-out set),
+``--candidates`` videos are generated to the end with the model's sampling settings and no selection,
+recording at every step the guide's log p(prompt's direction) on the noisy latents x_t and on the clean
+latents x0 the denoiser predicts there. The detector (vidgen.training.shapes.detect) reads every finished
+video. Then each policy "start K, keep the best by score S at the first step with t <= T" is scored by
+the detected direction and colour of the video it would keep; cost is U-Net passes per video
+(K per step before T, one after). DDIM is deterministic per video, so keeping one candidate at T and
+finishing it alone gives the same video as finishing all and picking after.
+
+    python benchmarks/t2v_selection.py                     # 52 training prompts x 8 candidates, ~20 min
+    python benchmarks/t2v_selection.py --prompts 8         # a quick subset
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+
+import numpy as np
+
+
+def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
+    """Every candidate of every prompt: detection and per-step direction/colour log-probs (x_t and x0)."""
+    import torch
+    import torch.nn.functional as F
+
+    from vidgen.training.shapes import caption, detect
+
+    guide, out = pipe.guide, []
+    attrs = guide.config.attributes
+    for start in range(0, len(combos), 8):
+        chunk = combos[start:start + 8]
+        prompts = [caption(*c) for c in chunk]
+        labels, scale, _ = pipe.guide_settings(prompts)
+        text = pipe.encode_prompt(prompts, [""] * len(prompts))
+        text = torch.cat([h.repeat_interleave(k, 0) for h in text.chunk(2)])
+        labels = [lab for lab in labels for _ in range(k)]
+        pipe.scheduler.set_timesteps(steps)
+        lat = pipe.prepare_latents(len(chunk) * k, 16, 64, 64, torch.Generator().manual_seed(1000 * seed + start))
+        wanted = {a: torch.tensor([attrs[a].index(c[i]) for c in chunk for _ in range(k)])
+                  for a, i in (("color", 0), ("direction", 2))}
+
+        def logp(x, t):
+            logits = guide(x.float(), torch.full((x.shape[0],), int(t)))
+            return {a: F.log_softmax(logits[a], -1).gather(1, w[:, None])[:, 0].numpy() for a, w in wanted.items()}
+
+        xt, x0 = {}, {}
+        with torch.no_grad():
+            for t in pipe.scheduler.timesteps:
+                xt[int(t)] = logp(lat, t)
+                u, c = pipe.unet(torch.cat([lat] * 2), t, encoder_hidden_states=text).sample.chunk(2)
+                noise = u + pipe.guidance_scale * (c - u)
+                x0[int(t)] = logp(pipe.predicted_clean(lat, noise, t), 0)
+                noise = pipe.classifier_guided(noise, lat, t, labels, scale)
+                lat = pipe.scheduler.step(noise, t, lat).prev_sample
+            videos = pipe.decode_latents(lat)
+        for i in range(lat.shape[0]):
+            v = (videos[i].permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8)
+            out.append(dict(combo=chunk[i // k], cand=i % k, det=detect(v),
+                            xt={t: {a: s[a][i] for a in s} for t, s in xt.items()},
+                            x0={t: {a: s[a][i] for a in s} for t, s in x0.items()}))
+        print(f"  {start + len(chunk)}/{len(combos)} prompts", file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="model folder with a guide/ (default: vidgen's shipped model)")
+    p.add_argument("--prompts", type=int, default=None, help="first N training prompts (default: all 52)")
+    p.add_argument("--candidates", type=int, default=8, help="videos generated per prompt")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--steps", type=int, default=25)
+    a = p.parse_args(argv)
+    import torch
+
+    from vidgen.pipelines.text_to_video import TextToVideoPipeline
+    from vidgen.training.shapes import training_combinations
+
+    torch.set_num_threads(min(torch.get_num_threads(), 2))
+    print("command: python benchmarks/t2v_selection.py " + shlex.join(sys.argv[1:] if argv is None else argv))
+    pipe = TextToVideoPipeline.from_pretrained(a.model)
+    combos = training_combinations()[:a.prompts]
+    t0 = time.perf_counter()
+    res = record(pipe, combos, a.candidates, a.seed, a.steps)
+    groups = [res[i:i + a.candidates] for i in range(0, len(res), a.candidates)]
+    ts = sorted(res[0]["xt"], reverse=True)
+
+    def ok(r, attr):
+        return r["det"] is not None and r["det"][attr] == r["combo"][{"color": 0, "direction": 2}[attr]]
+
+    print(f"{len(combos)} training prompts x {a.candidates} candidates, guidance {pipe.guidance_scale}, "
+          f"guide {pipe.guide.config.guided} at {pipe.guide.config.default_scale}, {a.steps} steps "
+          f"({time.perf_counter() - t0:.0f} s)")
+    print(f"every candidate: direction {np.mean([ok(r, 'direction') for r in res]):.1%}, "
+          f"colour {np.mean([ok(r, 'color') for r in res]):.1%}")
+    print(f"{'K':>2s} {'T':>4s} {'U-Net passes':>12s} {'any right':>9s} {'x_t: dir  col':>14s} {'x0: dir  col':>13s}")
+    for k in (4, 8):
+        if k > a.candidates:
+            continue
+        for i, t in enumerate(ts):
+            if t > 800 or (t < 400 and t != ts[-1]):
+                continue
+            row = []
+            for src in ("xt", "x0"):
+                picks = [max(g[:k], key=lambda r: r[src][t]["direction"]) for g in groups]
+                row += [np.mean([ok(r, "direction") for r in picks]), np.mean([ok(r, "color") for r in picks])]
+            anyr = np.mean([any(ok(r, "direction") for r in g[:k]) for g in groups])
+            print(f"{k:2d} {t:4d} {k * i + len(ts) - i:12d} {anyr:9.1%} {row[0]:7.1%} {row[1]:6.1%} "
+                  f"{row[2]:6.1%} {row[3]:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
