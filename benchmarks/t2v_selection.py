@@ -7,7 +7,8 @@ recording at every step the guide's log p(prompt's direction) on the noisy laten
 latents x0 the denoiser predicts there. The detector (vidgen.training.shapes.detect) reads every finished
 video. Then each policy "start K, keep the best by score S at the first step with t <= T" is scored by
 the detected direction and colour of the video it would keep; cost is U-Net passes per video
-(K per step before T, one after). DDIM is deterministic per video, so keeping one candidate at T and
+(K per step before T, one after; read on x0 the step at T also runs K-wide, since its prediction is
+what is read). DDIM is deterministic per video, so keeping one candidate at T and
 finishing it alone gives the same video as finishing all and picking after.
 
     python benchmarks/t2v_selection.py                     # 52 training prompts x 8 candidates, ~20 min
@@ -98,7 +99,7 @@ def main(argv=None) -> None:
           f"({time.perf_counter() - t0:.0f} s)")
     print(f"every candidate: direction {np.mean([ok(r, 'direction') for r in res]):.1%}, "
           f"colour {np.mean([ok(r, 'color') for r in res]):.1%}")
-    print(f"{'K':>2s} {'T':>4s} {'U-Net passes':>12s} {'any right':>9s} {'x_t: dir  col':>14s} {'x0: dir  col':>13s}")
+    print(f"{'K':>2s} {'T':>4s} {'passes x_t/x0':>13s} {'any right':>9s} {'x_t: dir  col':>14s} {'x0: dir  col':>13s}")
     for k in (4, 8):
         if k > a.candidates:
             continue
@@ -110,7 +111,7 @@ def main(argv=None) -> None:
                 picks = [max(g[:k], key=lambda r: r[src][t]["direction"]) for g in groups]
                 row += [np.mean([ok(r, "direction") for r in picks]), np.mean([ok(r, "color") for r in picks])]
             anyr = np.mean([any(ok(r, "direction") for r in g[:k]) for g in groups])
-            print(f"{k:2d} {t:4d} {k * i + len(ts) - i:12d} {anyr:9.1%} {row[0]:7.1%} {row[1]:6.1%} "
+            print(f"{k:2d} {t:4d} {k * i + len(ts) - i:6d} /{k * (i + 1) + len(ts) - i - 1:4d} {anyr:9.1%} {row[0]:7.1%} {row[1]:6.1%} "
                   f"{row[2]:6.1%} {row[3]:6.1%}")
 
 
