@@ -327,6 +327,9 @@ def test_predicted_clean_latents_are_the_schedulers_own(tiny, kind):
     t = pipe.scheduler.timesteps[1]
     want = pipe.scheduler.step(out, t, x).pred_original_sample
     assert torch.allclose(pipe.predicted_clean(x, out, t), want, atol=1e-5)
+    pipe.scheduler.register_to_config(prediction_type="flow")
+    with pytest.raises(ValueError, match="expected 'epsilon'"):
+        pipe.predicted_clean(x, out, t)
 
 
 def test_candidates_are_chosen_on_the_clean_latents_the_denoiser_predicts(tiny):

@@ -297,14 +297,20 @@ class TextToVideoPipeline:
         return noise - scale * float((1 - alpha_bar) ** 0.5) * grad.to(noise.dtype)
 
     def predicted_clean(self, latents: torch.Tensor, model_output: torch.Tensor, t) -> torch.Tensor:
-        """The clean latents the denoiser's output at ``t`` points to (the scheduler's ``pred_original_sample``)."""
+        """The clean latents the denoiser's output at timestep ``t`` points to (the scheduler's
+        ``pred_original_sample``): ``latents`` and ``model_output`` are ``(B, C, T, h, w)``, so is the result.
+
+            x0 = pipe.predicted_clean(latents, noise_pred, t)   # epsilon: (x_t - sqrt(1 - abar) eps) / sqrt(abar)
+        """
         alpha_bar = float(self.scheduler.alphas_cumprod[int(t)])
         kind = self.scheduler.config.prediction_type
-        if kind == "sample":
-            return model_output
+        if kind == "epsilon":
+            return (latents - (1 - alpha_bar) ** 0.5 * model_output) / alpha_bar ** 0.5
         if kind == "v_prediction":
             return alpha_bar ** 0.5 * latents - (1 - alpha_bar) ** 0.5 * model_output
-        return (latents - (1 - alpha_bar) ** 0.5 * model_output) / alpha_bar ** 0.5
+        if kind == "sample":
+            return model_output
+        raise ValueError(f"prediction_type {kind!r}: expected 'epsilon', 'v_prediction' or 'sample'")
 
     @torch.no_grad()
     def pick_candidates(self, latents: torch.Tensor, t, labels: list[dict], n: int) -> torch.Tensor:
