@@ -1,8 +1,8 @@
 """Score a text-to-video model with vidgen's shape detector on prompts held out of its training.
 
 For every prompt "a {colour} {shape} moving {direction}" of the chosen set, ``--samples`` videos are
-generated (samples 0..n-1, or from ``--first-sample``) and the detector (vidgen.training.shapes.detect) reads colour, shape and
-direction back. Baselines measured in the same run:
+generated (samples 0..n-1, or numbered from ``--first-sample``) and the detector
+(vidgen.training.shapes.detect) reads colour, shape and direction back. Baselines measured in the same run:
 
 - ``rendered``: the detector on true renders of the same prompts (its own ceiling);
 - ``empty prompt``: the same model and seeds with an empty prompt (what the model does unguided;

@@ -34,6 +34,7 @@ def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
 
     guide, out = pipe.guide, []
     attrs = guide.config.attributes
+    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     for start in range(0, len(combos), 8):
         chunk = combos[start:start + 8]
         prompts = [caption(*c) for c in chunk]
@@ -42,7 +43,7 @@ def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
         text = torch.cat([h.repeat_interleave(k, 0) for h in text.chunk(2)])
         labels = [lab for lab in labels for _ in range(k)]
         pipe.scheduler.set_timesteps(steps)
-        lat = pipe.prepare_latents(len(chunk) * k, 16, 64, 64, torch.Generator().manual_seed(1000 * seed + start))
+        lat = pipe.prepare_latents(len(chunk) * k, 16, size, size, torch.Generator().manual_seed(1000 * seed + start))
         wanted = {a: torch.tensor([attrs[a].index(c[i]) for c in chunk for _ in range(k)])
                   for a, i in (("color", 0), ("direction", 2))}
 
@@ -54,7 +55,8 @@ def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
         with torch.no_grad():
             for t in pipe.scheduler.timesteps:
                 xt[int(t)] = logp(lat, t)
-                u, c = pipe.unet(torch.cat([lat] * 2), t, encoder_hidden_states=text).sample.chunk(2)
+                inp = pipe.scheduler.scale_model_input(torch.cat([lat] * 2), t)
+                u, c = pipe.unet(inp, t, encoder_hidden_states=text).sample.chunk(2)
                 noise = u + pipe.guidance_scale * (c - u)
                 x0[int(t)] = logp(pipe.predicted_clean(lat, noise, t), 0)
                 noise = pipe.classifier_guided(noise, lat, t, labels, scale)
@@ -111,7 +113,10 @@ def main(argv=None) -> None:
                 picks = [max(g[:k], key=lambda r: r[src][t]["direction"]) for g in groups]
                 row += [np.mean([ok(r, "direction") for r in picks]), np.mean([ok(r, "color") for r in picks])]
             anyr = np.mean([any(ok(r, "direction") for r in g[:k]) for g in groups])
-            print(f"{k:2d} {t:4d} {k * i + len(ts) - i:6d} /{k * (i + 1) + len(ts) - i - 1:4d} {anyr:9.1%} {row[0]:7.1%} {row[1]:6.1%} "
+            # U-Net passes per video: k-wide for the i steps before T, then one; read on x0, the step at T
+            # runs k-wide too (its prediction is what is read)
+            on_xt, on_x0 = k * i + len(ts) - i, k * (i + 1) + len(ts) - (i + 1)
+            print(f"{k:2d} {t:4d} {on_xt:6d} /{on_x0:4d} {anyr:9.1%} {row[0]:7.1%} {row[1]:6.1%} "
                   f"{row[2]:6.1%} {row[3]:6.1%}")
 
 
