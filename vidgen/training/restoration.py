@@ -209,7 +209,9 @@ def build_model(cfg: RestoreTrainConfig) -> torch.nn.Module:
     if cfg.task == "deblur":
         return DeblurNet.from_pretrained(cfg.init) if cfg.init else DeblurNet(DeblurConfig())
     if cfg.task == "enhance":
-        return EnhanceNet.from_pretrained(cfg.init) if cfg.init else EnhanceNet(EnhanceConfig(scale=cfg.scale))
+        if cfg.init:
+            return EnhanceNet.from_pretrained(cfg.init)
+        return EnhanceNet(EnhanceConfig(scale=cfg.scale, width=cfg.width, blocks=cfg.blocks, unshuffle=cfg.unshuffle))
     raise OptionError(f"unknown task {cfg.task!r}: deblur or enhance")
 
 
