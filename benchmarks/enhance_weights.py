@@ -30,11 +30,16 @@ from vidgen.pipelines.restoration import FrameRestorer, windows
 BENCH = Path(os.environ.get("VIDGEN_BENCH", Path(__file__).resolve().parents[1] / "../shared/bench")).resolve()
 
 
-def bench_clips() -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
-    """clip name -> (low-quality frames, original frames), as ``restore_bench.py enhance`` makes them."""
+def bench():
+    """The shared bench's ``restore_bench`` module (its clips, degradations and PSNR)."""
     sys.path.insert(0, str(BENCH))
-    import restore_bench as rb
+    import restore_bench
 
+    return restore_bench
+
+
+def bench_clips(rb) -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
+    """clip name -> (low-quality frames, original frames), as ``restore_bench.py enhance`` makes them."""
     out = {}
     for name, (file, start, n) in rb.CLIPS.items():
         frames, fps = rb.decode(rb.MEDIA / file, start, n)
@@ -48,35 +53,30 @@ def bench_clips() -> dict[str, tuple[list[np.ndarray], list[np.ndarray]]]:
 
 def load_weights(path: Path) -> EnhanceNet:
     """A weights file written by ``vidgen train enhance``, or an accelerate checkpoint's ``model.safetensors``
-    (its shape is taken from the run's ``config.json``, two folders up)."""
+    (``RUN/checkpoints/step_N/model.safetensors``: the network is built as the run built it, from
+    ``RUN/config.json``)."""
     if path.name != "model.safetensors":
         return EnhanceNet.from_pretrained(path)
     import json
 
     from safetensors.torch import load_file
 
-    from vidgen.models.restoration import EnhanceConfig
+    from vidgen.training.config import RestoreTrainConfig
+    from vidgen.training.restoration import build_model
 
-    run = json.loads((path.parent.parent.parent / "config.json").read_text())
-    if run.get("init"):
-        net = EnhanceNet.from_pretrained(run["init"])
-    else:
-        net = EnhanceNet(EnhanceConfig(scale=run["scale"], width=run["width"], blocks=run["blocks"],
-                                       unshuffle=run["unshuffle"]))
+    run = json.loads((path.parents[2] / "config.json").read_text())
+    net = build_model(RestoreTrainConfig(**run))
     net.load_state_dict(load_file(path))
     return net
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 99.0 if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("weights", nargs="+", type=Path)
     a = p.parse_args()
-    clips = bench_clips()
+    rb = bench()
+    psnr = rb.psnr
+    clips = bench_clips(rb)
     rows = {"lanczos (OpenCV)": {n: np.mean([psnr(cv2.resize(f, (f.shape[1] * 2, f.shape[0] * 2),
                                                               interpolation=cv2.INTER_LANCZOS4), t)
                                              for f, t in zip(lq, truth)]) for n, (lq, truth) in clips.items()}}
