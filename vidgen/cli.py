@@ -107,6 +107,10 @@ def _add_interpolate_command(sub) -> None:
                         "or rife:PATH for a Practical-RIFE v4.6/v4.25 train_log/flownet.pkl you have")
     m.add_argument("--adapter", default=None, metavar="FILE",
                    help="fine-tuned weights from 'vidgen finetune interpolate' (with --model learned)")
+    m.add_argument("--adapt", type=_positive_int, default=None, metavar="N",
+                   help="first fine-tune the learned model on this video for N steps (self-supervised: it re-makes "
+                        "frames it drops from the input), then interpolate with it; implies --model learned "
+                        "(about 0.5 s per step on 2 CPU cores)")
     m.add_argument("--no-dedup", action="store_true",
                    help="treat repeated frames as motion stops instead of re-timing around them")
     m.add_argument("--max-dup-run", type=_positive_int, default=3, metavar="N",
@@ -242,6 +246,10 @@ def _add_restore_command(sub, task: str) -> None:
                             "(RealESRGAN_x4plus, x2plus, realesr-general-x4v3, realesr-animevideov3)")
     m.add_argument("--weights", default=None, metavar="FILE",
                    help=f"{task} weights to use instead of the shipped ones (e.g. from 'vidgen finetune {task}')")
+    m.add_argument("--adapt", type=_positive_int, default=None, metavar="N",
+                   help="first fine-tune the network on this video for N steps, self-supervised ("
+                        + ("its sharpest frames blurred along their own motion" if task == "deblur" else
+                           "a further-degraded copy of it restored to itself") + "), then run with it")
     m.add_argument("--no-temporal", action="store_true",
                    help="restore each frame on its own instead of with its aligned neighbours")
     m.add_argument("--tile", type=_positive_int, default=768, metavar="PX",
@@ -362,13 +370,17 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     if precision != "fp32" and not device.startswith("cuda"):
         raise OptionError(f"--precision {precision} needs a CUDA device; on the CPU vidgen runs in fp32")
     kw = dict(tile=args.tile, temporal=not args.no_temporal, device=device, precision=precision)
-    if args.task == "deblur":
-        pipe = DeblurPipeline.from_pretrained(args.weights, **kw)
-    else:
-        pipe = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model, weights=args.weights,
-                                               denoise_level=args.denoise, **kw)
-    res = pipe(args.input, args.output, encode=_encode_settings(args), keep_audio=not args.no_audio,
-               progress=not args.quiet, image_fps=args.input_fps)
+    encode = _encode_settings(args)
+    if args.adapt and args.task == "enhance" and args.model != "learned":
+        raise OptionError("--adapt fine-tunes vidgen's own network: it needs --model learned")
+    with _adapted(args, args.task, args.weights) as weights:
+        if args.task == "deblur":
+            pipe = DeblurPipeline.from_pretrained(weights, **kw)
+        else:
+            pipe = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model, weights=weights,
+                                                   denoise_level=args.denoise, **kw)
+        res = pipe(args.input, args.output, encode=encode, keep_audio=not args.no_audio,
+                   progress=not args.quiet, image_fps=args.input_fps)
     if not args.quiet:
         log.info(f"wrote {res.path}: {res.frames} frames, {res.size[0]}x{res.size[1]}, in {res.seconds:.1f} s "
                  f"({res.seconds / max(res.frames, 1):.2f} s per frame)")
@@ -383,16 +395,36 @@ def _encode_settings(args: argparse.Namespace):
     return s
 
 
+def _adapted(args: argparse.Namespace, task: str, weights: str | None):
+    """A context giving the weights to run with: ``weights`` as given, or, with ``--adapt N``, weights
+    fine-tuned on the input for N steps (removed when the context ends)."""
+    import contextlib
+
+    if not args.adapt:
+        return contextlib.nullcontext(weights)
+    from .training.adapt import adapted_weights
+
+    return adapted_weights(task, args.input, args.adapt, base=weights, progress=not args.quiet)
+
+
 def _cmd_interpolate(args: argparse.Namespace) -> int:
     from .interpolators import make_interpolator
     from .pipelines.interpolation import InterpolationPipeline
 
-    interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=args.adapter)
-    pipe = InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
-                                 detect_cuts=not args.no_scene_detect)
-    res = pipe(args.input, args.output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,
-               encode=_encode_settings(args), keep_audio=not args.no_audio, progress=not args.quiet,
-               image_fps=args.input_fps)
+    if args.adapt:
+        if args.model not in ("classical", "learned"):
+            raise OptionError(f"--adapt fine-tunes vidgen's learned model; it cannot adapt --model {args.model}")
+        if args.adapter:
+            raise OptionError("--adapt and --adapter: give one (--adapt makes its own adapter)")
+        args.model = "learned"
+    encode = _encode_settings(args)
+    with _adapted(args, "interpolate", args.adapter) as adapter:
+        interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter)
+        pipe = InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
+                                     detect_cuts=not args.no_scene_detect)
+        res = pipe(args.input, args.output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,
+                   encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
+                   image_fps=args.input_fps)
     if not args.quiet:
         s = res.stats
         log.info(f"wrote {res.path}: {s.frames_out} frames at {float(res.fps):.6g} fps from {s.frames_in} "

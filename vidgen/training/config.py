@@ -20,6 +20,8 @@ class TrainConfig:
     """Everything one training run depends on (saved beside its checkpoints)."""
 
     data: list[str] = field(default_factory=list)  # folders of videos; may be empty with synthetic data
+    corpus: str | None = None  # a built training corpus (python -m vidgen.training.corpus build DIR)
+    corpus_clips: int = 256  # clips rendered from its photos for training (an eighth more for validation)
     out: str = "runs/interpolate"  # checkpoints, log and final weights go here
     steps: int = 4000  # optimizer steps
     batch_size: int = 8
@@ -43,6 +45,23 @@ class TrainConfig:
     mixed_precision: str = "no"  # "bf16"/"fp16" where the device supports it
 
 
+def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
+    """``--corpus DIR`` and ``--corpus-clips N``, shared by every trainer of video models."""
+    p.add_argument("--corpus", default=None, metavar="DIR",
+                   help="a built training corpus (python -m vidgen.training.corpus build DIR): clips rendered "
+                        "from its photos, and its videos, split by source into training and validation")
+    p.add_argument("--corpus-clips", type=int, default=TrainConfig.corpus_clips, metavar="N",
+                   help=f"clips rendered from the corpus photos for training (default {TrainConfig.corpus_clips})")
+
+
+def corpus_from_args(a: argparse.Namespace, cfg) -> None:
+    """Copy the corpus options onto a training config (absent on fine-tuning parsers)."""
+    cfg.corpus = getattr(a, "corpus", None)
+    cfg.corpus_clips = getattr(a, "corpus_clips", cfg.corpus_clips)
+    if cfg.corpus_clips < 1:
+        raise OptionError("--corpus-clips must be at least 1")
+
+
 def parse_args(argv=None, finetune: bool = False) -> tuple[TrainConfig, bool]:
     p = argparse.ArgumentParser(prog="vidgen finetune interpolate" if finetune else "vidgen train interpolate")
     add_arguments(p, finetune)
@@ -55,6 +74,8 @@ def add_arguments(p: argparse.ArgumentParser, finetune: bool = False) -> None:
     p.add_argument("--data", action="append", default=[], metavar="DIR",
                    help="folder of videos (repeatable)" + ("" if finetune else "; none = synthetic scenes only"),
                    required=finetune)
+    if not finetune:
+        add_corpus_arguments(p)
     p.add_argument("--out", default="runs/finetune" if finetune else d.out, help="output folder")
     p.add_argument("--steps", type=int, default=300 if finetune else d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -89,6 +110,7 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
                       max_frames=a.max_frames, max_span=a.max_span, mixed_precision=a.mixed_precision,
                       grad_accum=a.grad_accum,
                       warmup=min(100, max(1, a.steps // 10)))
+    corpus_from_args(a, cfg)
     if finetune:
         cfg.init = a.base or str(shipped_weights("interp_refiner.safetensors"))
         cfg.lora_rank = a.lora_rank
@@ -109,6 +131,8 @@ class RestoreTrainConfig:
 
     task: str = "deblur"  # "deblur" or "enhance"
     data: list[str] = field(default_factory=list)  # folders of sharp videos
+    corpus: str | None = None  # a built training corpus (python -m vidgen.training.corpus build DIR)
+    corpus_clips: int = 256  # clips rendered from its photos for training (an eighth more for validation)
     out: str = "runs/restore"
     steps: int = 3000
     batch_size: int = 8
@@ -142,6 +166,8 @@ def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool 
     d = RestoreTrainConfig()
     p.add_argument("--data", action="append", default=[], metavar="DIR", required=finetune,
                    help="folder of sharp videos (repeatable)")
+    if not finetune:
+        add_corpus_arguments(p)
     p.add_argument("--out", default=f"runs/{'finetune' if finetune else 'train'}_{task}", help="output folder")
     p.add_argument("--steps", type=int, default=300 if finetune else d.steps)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
@@ -186,6 +212,7 @@ def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = 
                              width=getattr(a, "width", RestoreTrainConfig.width),
                              blocks=getattr(a, "blocks", RestoreTrainConfig.blocks),
                              unshuffle=getattr(a, "unshuffle", RestoreTrainConfig.unshuffle))
+    corpus_from_args(a, cfg)
     if finetune:
         cfg.init = a.base or str(shipped_weights(RESTORE_WEIGHTS[task]))
         cfg.sharpest = a.sharpest

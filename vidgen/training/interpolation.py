@@ -30,6 +30,7 @@ from ..interpolators.learned import classical_features, compose, features_to_ten
 from ..models.refiner import FlowRefiner, RefinerConfig
 from .config import TrainConfig, parse_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
+from .stills import training_clips
 from .data import FootageWindows, augment, load_clips, load_split, photo_textures, synthetic_sample
 
 
@@ -100,6 +101,11 @@ def build_data(cfg: TrainConfig, flow_scale: float) -> tuple[InterpolationSample
                                         drop=split["holdout"])
             except Exception:  # a folder without validation ranges of its own
                 pass
+    if cfg.corpus:
+        c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, cfg.crop + cfg.crop // 3, cfg.seed,
+                                        cfg.max_side)
+        train_clips += c_train
+        val_clips += c_val
     footage = FootageWindows(train_clips, cfg.max_span) if train_clips else None
     if footage is None and cfg.synthetic_ratio < 1:
         cfg.synthetic_ratio = 1.0
@@ -193,7 +199,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
     if not fit(accelerator, out, cfg.steps, start, loader, [model], step_fn, eval_fn, cfg.eval_every,
                cfg.save_every, progress, stop_after):
         return latest_checkpoint(out)
-    record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split)
+    record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split, cfg.corpus)
     if accelerator.is_main_process:
         if cfg.lora_rank > 0 or cfg.init:
             path = out / "adapter.safetensors"

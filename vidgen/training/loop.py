@@ -107,9 +107,10 @@ def fit(accelerator, out: Path, steps: int, start: int, loader: DataLoader, mode
 
 
 def training_record(accelerator, command: str | None, steps: int, seconds: float, data: list[str],
-                    split: str | None) -> dict[str, str]:
+                    split: str | None, corpus: str | None = None) -> dict[str, str]:
     """How a weights file was made, for its safetensors metadata."""
+    sources = list(data) + ([f"corpus {corpus}"] if corpus else [])
     return {"command": command or "", "steps": str(steps), "seconds": f"{seconds:.0f}",
             "hardware": f"{accelerator.num_processes}x {accelerator.device.type} "
                         f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)",
-            "data": ", ".join(data) or "synthetic only", "split": split or "", "torch": torch.__version__}
+            "data": ", ".join(sources) or "synthetic only", "split": split or "", "torch": torch.__version__}

@@ -32,6 +32,7 @@ from ..interpolators.classical import FlowAligner
 from ..models.restoration import DeblurConfig, DeblurNet, EnhanceConfig, EnhanceNet, PatchDiscriminator
 from .config import RestoreTrainConfig, add_restore_arguments, restore_config_from_args
 from .data import Clip, load_clips, load_split, photo_textures, synthetic_sequence
+from .stills import training_clips
 from .degrade import exposure_blur, h264_roundtrip, jpeg, sharpness
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 
@@ -156,6 +157,10 @@ def build_data(cfg: RestoreTrainConfig) -> tuple[RestorationSamples, list, str]:
                 val_clips += load_clips(folder, cfg.max_side, cfg.max_frames, keep=split["val"], drop=split["holdout"])
             except Exception:  # a folder without validation ranges of its own
                 pass
+    if cfg.corpus:
+        c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, 2 * cfg.crop, cfg.seed, cfg.max_side)
+        clips += c_train
+        val_clips += c_val
     clips = [c for c in clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]
     val_clips = [c for c in val_clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]
     centres = None
@@ -273,7 +278,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, progress: bool = True, 
     if not fit(accelerator, out, cfg.steps, start, loader, [gen, disc], step_fn, eval_fn, cfg.eval_every,
                cfg.save_every, progress, stop_after):
         return latest_checkpoint(out)
-    record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split)
+    record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split, cfg.corpus)
     record["gan"] = f"weight {cfg.gan_weight} from step {gan_from}" if gan_from is not None else "none"
     if accelerator.is_main_process:
         name = "deblur.safetensors" if cfg.task == "deblur" else f"enhance_x{cfg.scale}.safetensors"
