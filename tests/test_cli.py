@@ -275,6 +275,57 @@ def test_ctrl_c_leaves_no_output(tmp_path):
     assert not list(tmp_path.glob(".out.mp4.partial-*"))
 
 
+def _start_writing(tmp_path, src, out):
+    p = subprocess.Popen([sys.executable, "-m", "vidgen", "interpolate", str(src), "-o", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(f".{out.name}.partial-*")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(f".{out.name}.partial-*")), "the run should have started writing"
+    time.sleep(0.3)
+    return p
+
+
+def test_sigterm_exits_143_and_leaves_no_output(tmp_path):
+    src = make_video(tmp_path / "long.mp4", size="640x360", seconds=20)
+    out = tmp_path / "out.mp4"
+    p = _start_writing(tmp_path, src, out)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err
+    assert "terminated" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".out.mp4.partial-*"))
+
+
+def test_partial_output_of_a_killed_run_is_removed_by_the_next_run(tmp_path):
+    src = make_video(tmp_path / "long.mp4", size="640x360", seconds=20)
+    out = tmp_path / "out.mp4"
+    p = _start_writing(tmp_path, src, out)
+    p.kill()  # SIGKILL: no chance to clean up
+    p.communicate(timeout=60)
+    left = list(tmp_path.glob(".out.mp4.partial-*"))
+    assert left, "a SIGKILLed run leaves its partial file"
+    other = tmp_path / ".other.mp4.partial-1-abcdef.mp4"  # another output's partial is not ours to touch
+    other.write_bytes(b"x")
+    small = make_video(tmp_path / "small.mp4", seconds=0.4)
+    r = vidgen("interpolate", str(small), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.exists() and not any(p.exists() for p in left) and other.exists()
+
+
+def test_output_dash_is_refused_in_one_line(tmp_path, sample):
+    r = vidgen("interpolate", str(sample), "-o", "-", cwd=tmp_path)
+    assert r.returncode != 0 and "pipe" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("tile", ["1", "32", "100"])
+def test_too_small_tile_is_refused_in_one_line(tmp_path, sample, tile):
+    r = vidgen("enhance", str(sample), "-o", str(tmp_path / "o.mp4"), "--tile", tile)
+    assert r.returncode == 2 and "--tile" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
 def test_parser_of_one_command_parses_as_the_whole_one():
     from vidgen.cli import COMMANDS, build_parser
 

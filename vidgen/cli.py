@@ -506,8 +506,12 @@ def _cmd_finetune_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM: unwinds like Ctrl-C (no partial output stays), but exits 143 as shells expect."""
+
+
 def _on_sigterm(signum, frame):
-    raise KeyboardInterrupt
+    raise _Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -533,9 +537,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except VidgenError as e:
         print(f"vidgen {args.command}: error: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
-        print(f"vidgen {args.command}: interrupted; no output was written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        print(f"vidgen {args.command}: {'terminated' if isinstance(e, _Terminated) else 'interrupted'}; "
+              "no output was written", file=sys.stderr)
+        return 143 if isinstance(e, _Terminated) else 130
     except BrokenPipeError:
         return 1
     except OSError as e:  # the system's refusal (disk full, I/O error), not a bug: one line, no traceback

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import subprocess
 import threading
@@ -142,6 +143,7 @@ class VideoWriter:
         self._error: BaseException | None = None
         self._closed = False
         check_output_path(self.path, source.path if source is not None else None)
+        remove_stale_partials(self.path)
         tag = f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.tmp_path = self.path.with_name(tag + self.path.suffix)
         if self.container is None:
@@ -378,6 +380,8 @@ class VideoWriter:
 
 def check_output_path(out: Path, source: Path | None) -> None:
     """Refuse an output that would overwrite the input or cannot be written."""
+    if str(out) == "-":
+        raise OptionError("-o - (writing to a pipe) is not supported yet; give a file name or a folder")
     if source is not None:
         try:
             same = out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source))
@@ -400,3 +404,35 @@ def check_output_path(out: Path, source: Path | None) -> None:
     elif out.exists() and not out.is_file():
         raise OutputError(f"cannot write {out}: it exists and is not a regular file")
 
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_partials(out: Path) -> list[Path]:
+    """Delete the partial outputs ``.NAME.partial-PID-xxxxxx`` left beside ``out`` by runs that were
+    killed outright (SIGKILL, power loss), whose process no longer exists; returns what was removed."""
+    pattern = re.compile(rf"^\.{re.escape(out.name)}\.partial-(\d+)-[0-9a-f]{{6}}")
+    removed = []
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        names = list(parent.iterdir())
+    except OSError:
+        return removed
+    for p in names:
+        m = pattern.match(p.name)
+        if m is None or int(m.group(1)) == os.getpid() or _alive(int(m.group(1))):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+        log.info(f"removed {p.name}, left by an interrupted run")
+    return removed

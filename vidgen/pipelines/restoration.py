@@ -81,6 +81,9 @@ def windows(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarr
     yield prev, cur, cur
 
 
+MIN_TILE = 128  # four times the overlap: each tile keeps an unfaded middle
+
+
 class FrameRestorer:
     """Restore one frame from itself and its aligned neighbours with a generator network.
 
@@ -92,6 +95,9 @@ class FrameRestorer:
     def __init__(self, net: torch.nn.Module, scale: int, tile: int = 768, overlap: int = 32,
                  temporal: bool = True, device: str | torch.device = "cpu", precision: str = "fp32",
                  flow_max_side: int = 512):
+        if tile < MIN_TILE:
+            raise OptionError(f"--tile {tile} is too small: tiles overlap by {overlap} px on each side, so a tile "
+                              f"must be at least {MIN_TILE} px")
         # channels-last: oneDNN's convolutions run about 25% faster on the CPU in that layout
         self.net = net.eval().to(device, memory_format=torch.channels_last)
         self.scale, self.tile, self.overlap, self.temporal = scale, tile, overlap, temporal
