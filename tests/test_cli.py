@@ -12,6 +12,7 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from helpers import count_frames, duration, ffmpeg, make_video
@@ -119,6 +120,40 @@ def test_help_explains_the_options():
         assert word in r.stdout
 
 
+def test_generate_help_offers_no_input_options():
+    r = vidgen("generate", "--help")
+    assert r.returncode == 0 and "--codec" in r.stdout
+    assert "--no-audio" not in r.stdout and "input" not in r.stdout.split("output encoding")[1]
+
+
+def test_target_rate_equal_to_the_input_keeps_every_real_frame(tmp_path):
+    from helpers import read_rgb
+
+    # every frame shown twice (10 fps content at 20 fps): a 2x would re-time around the repeats
+    src = make_video(tmp_path / "rep.mkv", rate="10", seconds=1, vcodec=("-c:v", "ffv1", "-pix_fmt", "bgr0"),
+                     extra=("-vf", "fps=20"))
+    out = tmp_path / "same.mkv"
+    r = vidgen("interpolate", str(src), "-o", str(out), "--fps", "20", "--codec", "ffv1", "--quiet")
+    assert r.returncode == 0, r.stderr
+    np.testing.assert_array_equal(read_rgb(out), read_rgb(src))
+
+
+@pytest.mark.parametrize("kind", ["gif", "png"])
+def test_rgb_and_palette_inputs_come_out_limited_range_yuv420p(tmp_path, kind):
+    if kind == "gif":
+        src = tmp_path / "a.gif"
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=1", str(src))
+    else:
+        src = tmp_path / "frames"
+        src.mkdir()
+        ffmpeg("-f", "lavfi", "-i", "testsrc2=size=160x90:rate=10:duration=1", str(src / "f%03d.png"))
+    out = tmp_path / "o.mp4"
+    r = vidgen("interpolate", str(src), "-o", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    info = probe(out)
+    assert info.pix_fmt == "yuv420p" and info.color_range != "pc"
+
+
 def screen_lines(text: str) -> list[str]:
     """The non-blank lines a terminal shows for ``text``: a carriage return rewrites its line."""
     return [ln.split("\r")[-1] for ln in text.split("\n") if ln.split("\r")[-1].strip()]
@@ -176,8 +211,11 @@ def test_bad_input_gets_one_clear_line(tmp_path, case):
 
 
 @pytest.mark.parametrize("args,expect", [
-    (["--factor", "0"], "at least 1"),
-    (["--factor", "1"], "between 2 and 64"),
+    (["--factor", "0"], "from 2 to 64"),
+    (["--factor", "1"], "from 2 to 64"),
+    (["--factor", "65"], "from 2 to 64"),
+    (["--factor", "64"], "at most 1000 fps"),
+    (["--fps", "1001"], "(0, 1000]"),
     (["--factor", "abc"], "not a whole number"),
     (["--fps", "-5"], "out of range"),
     (["--fps", "fast"], "not a frame rate"),

@@ -9,6 +9,7 @@ them.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
@@ -104,6 +105,9 @@ def output_pix_fmt(settings: EncodeSettings, source: VideoInfo | None, deep: boo
     if settings.codec == "h265" and deep:
         return "yuv420p10le"
     return "yuv420p"
+
+
+_YUV_PREFIXES = ("yuv", "nv1", "nv2", "p01", "p21", "uyvy", "yuyv", "y210")
 
 
 def _is_rgb_fmt(pix_fmt: str) -> bool:
@@ -206,6 +210,10 @@ class VideoWriter:
         spec: ColorSpec
         if self.source is not None and not self.source.is_image_sequence:
             spec = color_spec(self.source)
+            if not self.source.pix_fmt.startswith(_YUV_PREFIXES):
+                # an RGB, palette or grey source has no YUV range to keep: YUV output is the usual
+                # limited range (yuv420p, not yuvj420p), as --pix-fmt's help promises
+                spec = dataclasses.replace(spec, range="tv")
         else:
             m = default_matrix(self.width, self.height)
             spec = ColorSpec(matrix=m, range="tv", primaries=m, trc=m)

@@ -72,6 +72,10 @@ class _Key:
     hold: bool = False  # same picture as the previous key: the end of a still
 
 
+MAX_FACTOR = 64
+MAX_RATE = 1000  # fps: the highest output rate, whether asked for by --fps or reached by --factor
+
+
 def parse_rate(text: str | float | Fraction) -> Fraction:
     """A frame rate from ``"60"``, ``"59.94"``, ``"60000/1001"`` or a number.
 
@@ -93,8 +97,8 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
         for exact in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(120000, 1001)):
             if rate != exact and abs(float(rate) - float(exact)) < 0.0015 and "/" not in s:
                 rate = exact
-    if not 0 < rate <= 1000:
-        raise OptionError(f"frame rate {text} is out of range (0, 1000]")
+    if not 0 < rate <= MAX_RATE:
+        raise OptionError(f"frame rate {text} is out of range (0, {MAX_RATE}]")
     return rate
 
 
@@ -244,16 +248,17 @@ class InterpolationPipeline:
         if factor is not None and fps is not None:
             raise OptionError("give either --factor or --fps, not both")
         if factor is not None:
-            if isinstance(factor, float) and not factor.is_integer():
-                raise OptionError(f"--factor must be a whole number of at least 2, not {factor}")
-            if not 2 <= int(factor) <= 64:
-                raise OptionError(f"--factor must be between 2 and 64, not {factor:g}")
+            if (isinstance(factor, float) and not factor.is_integer()) or not 2 <= factor <= MAX_FACTOR:
+                raise OptionError(f"--factor must be a whole number from 2 to {MAX_FACTOR}, not {factor:g}")
 
     # 2. decide the output timing
     @staticmethod
     def timing(in_fps: Fraction, factor: int | None, fps: Any, slowmo: bool) -> tuple[Fraction, Fraction]:
         """(output frame rate, input frames per output frame)."""
         target = in_fps * int(factor) if fps is None else parse_rate(fps)
+        if target > MAX_RATE and not slowmo:
+            raise OptionError(f"--factor {factor} of {_rate_text(in_fps)} fps would be {float(target):g} fps: the "
+                              f"output frame rate is at most {MAX_RATE} fps (use --slowmo to keep the input's rate)")
         step = in_fps / target
         return (in_fps if slowmo else target), step
 
@@ -292,8 +297,9 @@ class InterpolationPipeline:
                             deep=reader.dtype == np.uint16, keep_audio=keep_audio and not slowmo,
                             keep_subtitles=not slowmo) as writer, \
                 progress_bar(total, "interpolate", enabled=progress) as bar:
+            # at the input's own rate every real frame is kept: there is nothing to re-time around repeats
             frames = retime(reader, step, self.interpolator, self.scene_detector, detect_cuts=self.detect_cuts,
-                            dedup=self.dedup, max_duplicate_run=self.max_duplicate_run, stats=stats)
+                            dedup=self.dedup and step != 1, max_duplicate_run=self.max_duplicate_run, stats=stats)
             for frame in frames:
                 writer.write(frame)
                 bar.update(1)

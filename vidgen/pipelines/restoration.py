@@ -22,7 +22,7 @@ import torch
 
 from ..errors import OptionError
 from ..interpolators.classical import FlowAligner
-from ..io.probe import probe
+from ..io.probe import VideoInfo, probe
 from ..io.reader import VideoReader
 from ..io.writer import EncodeSettings, VideoWriter, container_for
 from ..models.tiling import tiled
@@ -172,14 +172,17 @@ class RestorationPipeline:
             raise OptionError(f"--denoise must be 0 to 3, not {denoise_level}")
         self.restorer, self.scale, self.denoise_level = restorer, scale, denoise_level
 
-    def __call__(self, input: str | os.PathLike, output: str | os.PathLike | None = None, *,
+    def __call__(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
                  encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
                  image_fps: Any = None) -> RestorationOutput:
+        """Restore the video (or image folder) ``input`` (a path, or what :func:`probe` said of it) into
+        ``output`` (default: beside it, named after the task)."""
         started = time.perf_counter()
         encode = encode or EncodeSettings()
         encode.validate()
         # 1. check inputs
-        info = probe(input, parse_rate(image_fps) if image_fps is not None else None)
+        info = input if isinstance(input, VideoInfo) else \
+            probe(input, parse_rate(image_fps) if image_fps is not None else None)
         out_path = Path(output) if output is not None else default_output(info.path, self.tag, encode.codec)
         container_for(out_path)
         w, h = info.width * self.scale, info.height * self.scale
