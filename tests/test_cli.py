@@ -374,3 +374,13 @@ def test_parser_of_one_command_parses_as_the_whole_one():
     assert {c[0] for c in cases} == set(COMMANDS)
     for argv in cases:
         assert vars(build_parser(argv[0]).parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("job", [["interpolate"], ["enhance", "--scale", "2"], ["deblur"]])
+def test_pixel_aspect_ratio_is_kept(tmp_path, job):
+    src = make_video(tmp_path / "sar.mp4", size="96x54", seconds=0.4, extra=("-vf", "setsar=4/3"))
+    assert probe(src).sar == Fraction(4, 3)
+    out = tmp_path / "o.mkv"
+    r = vidgen(job[0], str(src), "-o", str(out), "--codec", "ffv1", "--quiet", *job[1:])
+    assert r.returncode == 0, r.stderr
+    assert probe(out).sar == Fraction(4, 3)  # DAR 64:27 at either size, as the input displays

@@ -69,6 +69,7 @@ class VideoInfo:
     start_time: float = 0.0
     streams: list[StreamInfo] = field(default_factory=list)
     image_files: list[Path] | None = None  # set for an image-sequence input
+    sar: Fraction = Fraction(1)  # sample (pixel) aspect ratio: displayed width of a pixel / its height
 
     @property
     def is_image_sequence(self) -> bool:
@@ -180,7 +181,7 @@ def parse_probe_log(log: str, path: Path) -> VideoInfo:
         raise InputError(f"{path} has no video stream")
     codec = re.search(r"Video: (\w+)", video_line).group(1)
 
-    gm = re.search(r"input from stream [^\]]*\] w:(\d+) h:(\d+) pixfmt:(\w+) tb:\S+ fr:(\d+/\d+) sar:\S+"
+    gm = re.search(r"input from stream [^\]]*\] w:(\d+) h:(\d+) pixfmt:(\w+) tb:\S+ fr:(\d+/\d+) sar:(\d+/\d+)"
                    r"(?: csp:(\w+))?(?: range:(\w+))?", log)
     fm = re.search(r"Parsed_showinfo_0[^\]]*\] n:\s*0 .*? fmt:(\w+) .*? s:(\d+)x(\d+)", log)
     cm = re.search(r"color_range:(\w+) color_space:(\w+) color_primaries:(\w+) color_trc:(\w+)", log)
@@ -202,8 +203,12 @@ def parse_probe_log(log: str, path: Path) -> VideoInfo:
         vfr = True
     elif avg is not None and abs(avg - float(fps)) > 0.02 * float(fps):
         vfr = True
-    color_space = _unknown(gm.group(5)) if gm else None
-    color_range = _unknown(gm.group(6)) if gm else None
+    color_space = _unknown(gm.group(6)) if gm else None
+    color_range = _unknown(gm.group(7)) if gm else None
+    n, d = (int(v) for v in gm.group(5).split("/")) if gm else (0, 0)
+    sar = Fraction(n, d) if n > 0 and d > 0 else Fraction(1)  # 0/1: not set, square pixels
+    if abs(rotation) % 180 == 90:  # the displayed frame is turned: its pixels' aspect too
+        sar = 1 / sar
     primaries = trc = None
     if cm:
         color_range = color_range or _unknown(cm.group(1))
@@ -215,7 +220,7 @@ def parse_probe_log(log: str, path: Path) -> VideoInfo:
                      container=container, codec=codec, bit_depth=_bit_depth(pix_fmt), color_range=color_range,
                      color_space=color_space, color_primaries=primaries, color_trc=trc, rotation=rotation,
                      variable_frame_rate=vfr, average_fps=_snap_rate(avg) if avg else None, start_time=start,
-                     streams=streams)
+                     streams=streams, sar=sar)
 
 
 def list_images(directory: Path) -> list[Path]:

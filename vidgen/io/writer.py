@@ -241,6 +241,9 @@ class VideoWriter:
         tags = spec.setparams(rgb_out)
         if tags:
             filters.append(tags)
+        sar = self.source.sar if self.source is not None else Fraction(1)
+        if sar != 1:  # a uniform scale keeps the pixels' aspect: the picture displays as the input did
+            filters.append(f"setsar={sar.numerator}/{sar.denominator}")
         cmd += ["-vf", ",".join(filters), "-c:v", _ENCODER[s.codec], "-pix_fmt", out_fmt]
         if s.codec == "ffv1":
             cmd += ["-level", "3", "-g", "1", "-slicecrc", "1"]
