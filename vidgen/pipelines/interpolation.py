@@ -262,6 +262,16 @@ class InterpolationPipeline:
         step = in_fps / target
         return (in_fps if slowmo else target), step
 
+    def stream(self, frames: Iterable[np.ndarray], step: Fraction, stats: RetimeStats | None = None
+               ) -> Iterator[np.ndarray]:
+        """The frame-level transform: ``frames`` re-timed so output frame j shows input time ``j * step``
+        (``step`` = input rate / output rate: 1/2 doubles the rate), with this pipeline's scene-cut and
+        repeated-frame handling. Frames are RGB ``(H, W, 3)`` uint8 or uint16 (see :mod:`vidgen.frames`);
+        real frames pass through untouched and only a few are held at a time."""
+        # at the input's own rate every real frame is kept: there is nothing to re-time around repeats
+        return retime(frames, step, self.interpolator, self.scene_detector, detect_cuts=self.detect_cuts,
+                      dedup=self.dedup and step != 1, max_duplicate_run=self.max_duplicate_run, stats=stats)
+
     def __call__(self, input: str | os.PathLike, output: str | os.PathLike | None = None, *,
                  factor: int | None = None, fps: Any = None, slowmo: bool = False,
                  encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
@@ -297,10 +307,7 @@ class InterpolationPipeline:
                             deep=reader.dtype == np.uint16, keep_audio=keep_audio and not slowmo,
                             keep_subtitles=not slowmo) as writer, \
                 progress_bar(total, "interpolate", enabled=progress) as bar:
-            # at the input's own rate every real frame is kept: there is nothing to re-time around repeats
-            frames = retime(reader, step, self.interpolator, self.scene_detector, detect_cuts=self.detect_cuts,
-                            dedup=self.dedup and step != 1, max_duplicate_run=self.max_duplicate_run, stats=stats)
-            for frame in frames:
+            for frame in self.stream(reader, step, stats):
                 writer.write(frame)
                 bar.update(1)
         return InterpolationOutput(path=output, fps=out_fps, stats=stats, seconds=time.perf_counter() - started,

@@ -192,12 +192,22 @@ class RestorationPipeline:
                 VideoWriter(out_path, w, h, info.fps, source=info, settings=encode, deep=reader.dtype == np.uint16,
                             keep_audio=keep_audio) as writer, \
                 progress_bar(info.frame_count, self.task, enabled=progress) as bar:
-            frames = (denoise(np.array(f), self.denoise_level) for f in reader) if self.denoise_level else reader
-            for prev, cur, nxt in windows(frames):
-                writer.write(self.restorer(prev, cur, nxt))
+            for frame in self.stream(reader):
+                writer.write(frame)
                 n += 1
                 bar.update(1)
         return RestorationOutput(out_path, n, info.fps, (w, h), time.perf_counter() - started)
+
+    def stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The frame-level transform: restored frames, one per input frame, as they are ready.
+
+        ``frames`` are RGB ``(H, W, 3)`` uint8 or uint16 arrays (see :mod:`vidgen.frames`); at most
+        three are held at a time. Out come frames of the same dtype, ``scale`` times the size.
+        """
+        if self.denoise_level:
+            frames = (denoise(np.array(f), self.denoise_level) for f in frames)
+        for prev, cur, nxt in windows(frames):
+            yield self.restorer(prev, cur, nxt)
 
     @property
     def tag(self) -> str:
