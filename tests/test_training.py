@@ -14,7 +14,8 @@ import torch
 
 from vidgen.errors import InputError, WeightsError
 from vidgen.models.refiner import FlowRefiner
-from vidgen.training.adapters import add_lora, apply_adapter, save_adapter
+from vidgen.models.adapters import apply_adapter
+from vidgen.training.adapters import add_lora, save_adapter
 from vidgen.training.config import TrainConfig
 from vidgen.training.data import augment, synthetic_sample
 from vidgen.training.interpolation import InterpolationSamples, train

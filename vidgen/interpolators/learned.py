@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import cv2
@@ -23,11 +22,10 @@ import torch
 from ..errors import WeightsError
 from ..models.refiner import FlowRefiner
 from ..models.warp import backward_warp
+from ..weights import INTERP_REFINER, shipped
 from .classical import (ClassicalConfig, ClassicalInterpolator, blend, resize_map, upsample_motion, warp,
                         warp_pair)
 
-WEIGHTS_PACKAGE = "vidgen.weights"
-WEIGHTS_FILE = "interp_refiner.safetensors"
 
 
 def classical_features(interp: ClassicalInterpolator, f0: np.ndarray, f1: np.ndarray, t: float,
@@ -119,7 +117,7 @@ class LearnedInterpolator:
 
     @staticmethod
     def default_weights() -> Path:
-        return Path(str(resources.files(WEIGHTS_PACKAGE).joinpath(WEIGHTS_FILE)))
+        return shipped(INTERP_REFINER)
 
     @classmethod
     def from_pretrained(cls, weights: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None,
@@ -130,7 +128,7 @@ class LearnedInterpolator:
                                "or train them with 'vidgen train interpolate'")
         net = FlowRefiner.from_pretrained(path)
         if adapter is not None:
-            from ..training.adapters import apply_adapter
+            from ..models.adapters import apply_adapter
 
             net = apply_adapter(net, adapter)
         return cls(net, flow_max_side=flow_max_side)

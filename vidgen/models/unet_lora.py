@@ -102,17 +102,10 @@ def save_lora(unet: nn.Module, path: str | os.PathLike, rank: int, alpha: float,
 
 def read_lora(path: str | os.PathLike) -> tuple[dict[str, tuple[torch.Tensor, torch.Tensor]], float | None]:
     """``{module name: (A (rank, in), B (out, rank))}`` and alpha (None when the file does not say)."""
-    from safetensors import SafetensorError, safe_open
+    from .weights import read_safetensors
 
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"no LoRA file at {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError) as e:
-        raise WeightsError(f"{path} is not a safetensors LoRA file ({e})") from None
+    tensors, meta = read_safetensors(path, "LoRA file")
     pairs: dict[str, dict[str, torch.Tensor]] = {}
     for key, t in tensors.items():
         name = key.removeprefix("unet.")

@@ -8,6 +8,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TypeVar
 
+import torch
 import torch.nn as nn
 
 from ..errors import WeightsError
@@ -25,26 +26,27 @@ def save_model(model: nn.Module, path: str | os.PathLike, fmt: str, extra: dict[
     save_file(state, str(path), metadata=meta)
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, str]:
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="pt") as f:
-        return dict(f.metadata() or {})
-
-
-def load_model(cls: type[M], config_cls, path: str | os.PathLike, fmt: str) -> M:
-    """Build ``cls(config)`` from a file written by :func:`save_model`, checking every key and shape."""
+def read_safetensors(path: str | os.PathLike, what: str = "weights file") -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and metadata of a safetensors file; a missing or unreadable file is a
+    :class:`WeightsError` naming ``what`` it should have been."""
     from safetensors import safe_open
 
     path = Path(path)
     if not path.is_file():
-        raise WeightsError(f"no weights at {path}")
+        raise WeightsError(f"no {what} at {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
+            meta = dict(f.metadata() or {})
             state = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as e:  # safetensors raises its own error types for a bad header
-        raise WeightsError(f"{path} is not a safetensors file: {e}") from None
+        raise WeightsError(f"{path} is not a readable safetensors {what}: {e}") from None
+    return state, meta
+
+
+def load_model(cls: type[M], config_cls, path: str | os.PathLike, fmt: str) -> M:
+    """Build ``cls(config)`` from a file written by :func:`save_model`, checking every key and shape."""
+    path = Path(path)
+    state, meta = read_safetensors(path)
     if meta.get("format") != fmt:
         raise WeightsError(f"{path} holds {meta.get('format')!r} weights, not {fmt!r}")
     raw = json.loads(meta["config"])

@@ -27,6 +27,7 @@ from ..io.reader import VideoReader
 from ..io.writer import EncodeSettings, VideoWriter, container_for
 from ..models.tiling import tiled
 from ..progress import progress_bar
+from ..weights import DEBLUR, ENHANCE_X2, shipped
 from .interpolation import default_output, parse_rate
 
 log = logging.getLogger("vidgen")
@@ -215,9 +216,7 @@ class RestorationPipeline:
 
 
 def _load(path: str | os.PathLike | None, default: str, cls):
-    from ..training.config import shipped_weights
-
-    return cls.from_pretrained(path if path is not None else shipped_weights(default))
+    return cls.from_pretrained(path if path is not None else shipped(default))
 
 
 class DeblurPipeline(RestorationPipeline):
@@ -234,7 +233,7 @@ class DeblurPipeline(RestorationPipeline):
     def from_pretrained(cls, weights: str | os.PathLike | None = None, **restorer_kw) -> DeblurPipeline:
         from ..models.restoration import DeblurNet
 
-        return cls(FrameRestorer(_load(weights, "deblur.safetensors", DeblurNet), scale=1, **restorer_kw))
+        return cls(FrameRestorer(_load(weights, DEBLUR, DeblurNet), scale=1, **restorer_kw))
 
     @property
     def tag(self) -> str:
@@ -264,7 +263,7 @@ class EnhancePipeline(RestorationPipeline):
         elif model == "learned":
             from ..models.restoration import EnhanceNet
 
-            net = _load(weights, "enhance_x2.safetensors", EnhanceNet)
+            net = _load(weights, ENHANCE_X2, EnhanceNet)
             base = FrameRestorer(net, scale=net.config.scale, **restorer_kw)
             restorer = base if scale == net.config.scale else ThenResize(base, scale / net.config.scale)
         elif model.startswith("esrgan:"):

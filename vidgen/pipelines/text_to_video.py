@@ -71,9 +71,9 @@ def vae_class(folder: Path):
 
 
 def default_model_dir() -> Path:
-    from ..training.config import shipped_weights
+    from ..weights import T2V, shipped
 
-    return shipped_weights("t2v")
+    return shipped(T2V)
 
 
 class TextToVideoPipeline:

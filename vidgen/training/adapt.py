@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import InputError, OptionError
-from .config import RESTORE_WEIGHTS, RestoreTrainConfig, TrainConfig, shipped_weights
+from ..weights import INTERP_REFINER, shipped
+from .config import RESTORE_WEIGHTS, RestoreTrainConfig, TrainConfig
 
 log = logging.getLogger("vidgen")
 ADAPT_MAX_FRAMES = 96  # frames of the input decoded for adaptation (from its start)
@@ -55,11 +56,11 @@ def adapted_weights(task: str, video: str | os.PathLike, steps: int, base: str |
                       eval_every=steps, save_every=steps, val_samples=8, seed=seed, max_frames=max_frames,
                       warmup=max(1, min(20, steps // 10)))
         if task == "interpolate":
-            cfg = TrainConfig(**common, init=base or str(shipped_weights("interp_refiner.safetensors")))
+            cfg = TrainConfig(**common, init=base or str(shipped(INTERP_REFINER)))
             path = train_interpolation(cfg, progress=progress, command=f"vidgen interpolate --adapt {steps}")
         elif task in RESTORE_WEIGHTS:
             cfg = RestoreTrainConfig(**common, task=task, sharpest=0.5 if task == "deblur" else 0.0,
-                                     init=base or str(shipped_weights(RESTORE_WEIGHTS[task])))
+                                     init=base or str(shipped(RESTORE_WEIGHTS[task])))
             path = train_restoration(cfg, progress=progress, command=f"vidgen {task} --adapt {steps}")
         else:
             raise OptionError(f"--adapt is for interpolate, deblur and enhance, not {task}")

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 
 from ..errors import OptionError
-
-
-def shipped_weights(name: str) -> Path:
-    """Path of a weights file shipped in ``vidgen/weights``."""
-    return Path(str(resources.files("vidgen.weights").joinpath(name)))
+from ..weights import DEBLUR, ENHANCE_X2, INTERP_REFINER, shipped
 
 
 @dataclass
@@ -112,7 +106,7 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
                       warmup=min(100, max(1, a.steps // 10)))
     corpus_from_args(a, cfg)
     if finetune:
-        cfg.init = a.base or str(shipped_weights("interp_refiner.safetensors"))
+        cfg.init = a.base or str(shipped(INTERP_REFINER))
         cfg.lora_rank = a.lora_rank
     else:
         cfg.init = a.init
@@ -199,7 +193,7 @@ def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool 
         p.add_argument("--init", default=None, help="start from these weights")
 
 
-RESTORE_WEIGHTS = {"deblur": "deblur.safetensors", "enhance": "enhance_x2.safetensors"}
+RESTORE_WEIGHTS = {"deblur": DEBLUR, "enhance": ENHANCE_X2}
 
 
 def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = False) -> RestoreTrainConfig:
@@ -214,7 +208,7 @@ def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = 
                              unshuffle=getattr(a, "unshuffle", RestoreTrainConfig.unshuffle))
     corpus_from_args(a, cfg)
     if finetune:
-        cfg.init = a.base or str(shipped_weights(RESTORE_WEIGHTS[task]))
+        cfg.init = a.base or str(shipped(RESTORE_WEIGHTS[task]))
         cfg.sharpest = a.sharpest
     else:
         cfg.init = a.init

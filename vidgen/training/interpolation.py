@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
+from ..weights import INTERP_REFINER
 from ..interpolators.classical import ClassicalConfig, ClassicalInterpolator
 from ..interpolators.learned import classical_features, compose, features_to_tensor
 from ..models.refiner import FlowRefiner, RefinerConfig
@@ -205,7 +206,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, command
             path = out / "adapter.safetensors"
             save_adapter(net, path, base_state, record)
         else:
-            path = out / "interp_refiner.safetensors"
+            path = out / INTERP_REFINER
             net.save_pretrained(path, extra=record)
         accelerator.print(f"saved {path}")
         return path

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
+from ..weights import DEBLUR
 from ..interpolators.classical import FlowAligner
 from ..models.restoration import DeblurConfig, DeblurNet, EnhanceConfig, EnhanceNet, PatchDiscriminator
 from .config import RestoreTrainConfig, add_restore_arguments, restore_config_from_args
@@ -281,7 +282,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, progress: bool = True, 
     record = training_record(accelerator, command, cfg.steps, time.time() - t0, cfg.data, cfg.split, cfg.corpus)
     record["gan"] = f"weight {cfg.gan_weight} from step {gan_from}" if gan_from is not None else "none"
     if accelerator.is_main_process:
-        name = "deblur.safetensors" if cfg.task == "deblur" else f"enhance_x{cfg.scale}.safetensors"
+        name = DEBLUR if cfg.task == "deblur" else f"enhance_x{cfg.scale}.safetensors"
         path = out / name
         net.save_pretrained(path, extra=record)
         accelerator.print(f"saved {path}")
