@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from vidgen.errors import WeightsError
-from vidgen.models.rife import IFNet, RIFEConfig, RIFEInterpolator, load_rife
+from vidgen.interpolators.rife import RIFEInterpolator
+from vidgen.models.rife import IFNet, RIFEConfig, load_rife
 
 
 def save_ddp_checkpoint(net: IFNet, path) -> dict:

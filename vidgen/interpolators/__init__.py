@@ -27,7 +27,7 @@ def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = No
 
         return LearnedInterpolator.from_pretrained(adapter=adapter, **flow)
     if spec.startswith("rife:"):
-        from ..models.rife import RIFEInterpolator
+        from .rife import RIFEInterpolator
 
         return RIFEInterpolator.from_checkpoint(Path(spec[len("rife:"):]).expanduser())
     raise OptionError(f"unknown --model '{spec}': choose one of {MODEL_CHOICES}")

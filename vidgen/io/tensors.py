@@ -29,13 +29,3 @@ def tensor_to_frame(x: torch.Tensor, dtype=np.uint8) -> np.ndarray:
     if dtype == np.uint16:
         return (a * 65535.0 + 0.5).astype(np.uint16)
     return a.astype(np.float32)
-
-
-def frames_to_video(frames: list[np.ndarray]) -> torch.Tensor:
-    """A list of ``(H, W, 3)`` frames -> ``(1, 3, T, H, W)`` float in [0, 1]."""
-    return torch.stack([frame_to_tensor(f)[0] for f in frames], dim=1).unsqueeze(0)
-
-
-def video_to_frames(video: torch.Tensor, dtype=np.uint8) -> list[np.ndarray]:
-    """``(1, 3, T, H, W)`` float in [0, 1] -> a list of ``(H, W, 3)`` arrays of ``dtype``."""
-    return [tensor_to_frame(video[:, :, i], dtype) for i in range(video.shape[2])]

@@ -17,15 +17,13 @@ weights (BSD-3-Clause) are the user's to supply.
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import WeightsError
+from .weights import load_known_layout
 
 
 class ResidualDenseBlock(nn.Module):
@@ -136,41 +134,6 @@ KNOWN_LAYOUTS = (
 )
 
 
-def read_state_dict(path: Path, prefer: tuple[str, ...] = ("params_ema", "params", "state_dict")) -> dict:
-    """Unpickle a checkpoint safely and return its state dict (refusing anything but tensors)."""
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint at {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise WeightsError(f"{path} holds more than tensors (it would run code when unpickled), so it is "
-                           f"refused: {str(e).splitlines()[0]}") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise WeightsError(f"{path} is not a readable PyTorch checkpoint: {str(e).splitlines()[0]}") from None
-    if isinstance(obj, dict):
-        for key in prefer:
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{path} is not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
-
-
-def layout_differences(expected: dict[str, torch.Size], found: dict[str, torch.Tensor]) -> list[str]:
-    missing = sorted(set(expected) - set(found))
-    unexpected = sorted(set(found) - set(expected))
-    shapes = sorted(k for k in set(expected) & set(found) if tuple(found[k].shape) != tuple(expected[k]))
-    out = []
-    if missing:
-        out.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-    if unexpected:
-        out.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
-    for k in shapes[:3]:
-        out.append(f"{k} is {tuple(found[k].shape)}, expected {tuple(expected[k])}")
-    return out
-
-
 def load_esrgan(path: str | os.PathLike) -> tuple[nn.Module, ESRGANLayout]:
     """Load a Real-ESRGAN ``.pth`` into the matching architecture, checking every key and shape.
 
@@ -178,16 +141,5 @@ def load_esrgan(path: str | os.PathLike) -> tuple[nn.Module, ESRGANLayout]:
 
         net, layout = load_esrgan("realesr-animevideov3.pth")   # layout.scale == 4
     """
-    path = Path(path)
-    state = read_state_dict(path)
-    report = []
-    for layout in KNOWN_LAYOUTS:
-        with torch.device("meta"):
-            expected = {k: v.shape for k, v in layout.build().state_dict().items()}
-        diff = layout_differences(expected, state)
-        if not diff:
-            net = layout.build()
-            net.load_state_dict(state, strict=True)
-            return net.eval(), layout
-        report.append(f"{layout.name}: " + "; ".join(diff[:2]))
-    raise WeightsError(f"{path} matches no supported Real-ESRGAN layout: " + " | ".join(report))
+    net, i = load_known_layout(path, [(x.name, x.build) for x in KNOWN_LAYOUTS], "Real-ESRGAN", detail=2)
+    return net, KNOWN_LAYOUTS[i]

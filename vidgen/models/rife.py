@@ -18,15 +18,13 @@ match. Practical-RIFE is MIT-licensed; its weights are the user's to supply.
 from __future__ import annotations
 
 import os
-import pickle
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..errors import WeightsError
+from .weights import load_known_layout
 from .warp import backward_warp
 
 
@@ -164,37 +162,6 @@ class IFNet(nn.Module):
         return warped0 * m + warped1 * (1 - m)
 
 
-def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint at {path}")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise WeightsError(f"{path} holds more than tensors (it would run code when unpickled), so it is "
-                           f"refused: {str(e).splitlines()[0]}") from None
-    except (RuntimeError, EOFError, OSError) as e:
-        raise WeightsError(f"{path} is not a readable PyTorch checkpoint: {str(e).splitlines()[0]}") from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise WeightsError(f"{path} is not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in obj.items()}
-
-
-def _differences(expected: dict[str, torch.Size], found: dict[str, torch.Tensor]) -> list[str]:
-    missing = sorted(set(expected) - set(found))
-    unexpected = sorted(set(found) - set(expected))
-    shapes = sorted(k for k in set(expected) & set(found) if tuple(found[k].shape) != tuple(expected[k]))
-    out = []
-    if missing:
-        out.append(f"{len(missing)} missing (e.g. {', '.join(missing[:3])})")
-    if unexpected:
-        out.append(f"{len(unexpected)} unexpected (e.g. {', '.join(unexpected[:3])})")
-    for k in shapes[:3]:
-        out.append(f"{k} is {tuple(found[k].shape)}, expected {tuple(expected[k])}")
-    return out
-
-
 def load_rife(path: str | os.PathLike) -> IFNet:
     """Load a Practical-RIFE v4.x ``flownet.pkl`` into an :class:`IFNet`, checking every key and shape.
 
@@ -203,70 +170,5 @@ def load_rife(path: str | os.PathLike) -> IFNet:
 
         net = load_rife("train_log/flownet.pkl")   # net.config.name == "v4.25"
     """
-    path = Path(path)
-    state = _read_state_dict(path)
-    report = []
-    for make in KNOWN_LAYOUTS:
-        cfg = make()
-        with torch.device("meta"):
-            expected = {k: v.shape for k, v in IFNet(cfg).state_dict().items()}
-        diff = _differences(expected, state)
-        if not diff:
-            net = IFNet(cfg)
-            net.load_state_dict(state, strict=True)
-            return net.eval()
-        report.append(f"{cfg.name}: " + "; ".join(diff))
-    raise WeightsError(f"{path} matches no supported Practical-RIFE layout (v4.6, v4.25): " + " | ".join(report))
-
-
-@dataclass
-class _RIFEState:
-    img0: torch.Tensor
-    img1: torch.Tensor
-    size: tuple[int, int]
-    dtype: object
-    scale: float
-
-
-class RIFEInterpolator:
-    """Use a Practical-RIFE checkpoint as the interpolation method of :class:`InterpolationPipeline`.
-
-    Frames are ``(H, W, 3)`` numpy arrays (uint8 / uint16 / float32); they are padded to the
-    network's multiple by edge replication and cropped back. ``scale`` < 1 runs the flow
-    estimation on smaller frames, as Practical-RIFE's ``--scale`` does; ``None`` picks 0.5 above
-    2560 pixels (4K) and 1 below.
-    """
-
-    def __init__(self, net: IFNet, scale: float | None = None, device: str | torch.device = "cpu"):
-        self.net = net.to(device).eval()
-        self.scale = scale
-        self.device = torch.device(device)
-
-    @classmethod
-    def from_checkpoint(cls, path: str | os.PathLike, **kw) -> RIFEInterpolator:
-        return cls(load_rife(path), **kw)
-
-    def _to_tensor(self, frame) -> torch.Tensor:
-        from ..io.tensors import frame_to_tensor
-
-        return frame_to_tensor(frame, self.device)
-
-    @torch.inference_mode()
-    def prepare(self, frame0, frame1) -> _RIFEState:
-        h, w = frame0.shape[:2]
-        scale = self.scale if self.scale is not None else (0.5 if max(h, w) > 2560 else 1.0)
-        m = max(self.net.config.pad_multiple, int(self.net.config.pad_multiple / scale))
-        ph, pw = (-h) % m, (-w) % m
-        pad = (0, pw, 0, ph)
-        a = F.pad(self._to_tensor(frame0), pad, mode="replicate")
-        b = F.pad(self._to_tensor(frame1), pad, mode="replicate")
-        return _RIFEState(a, b, (h, w), frame0.dtype, scale)
-
-    @torch.inference_mode()
-    def interpolate(self, state: _RIFEState, t: float):
-        from ..io.tensors import tensor_to_frame
-
-        out = self.net(state.img0, state.img1, t, scale=state.scale)
-        h, w = state.size
-        return tensor_to_frame(out[..., :h, :w], state.dtype)
-
+    layouts = [(make().name, lambda make=make: IFNet(make())) for make in KNOWN_LAYOUTS]
+    return load_known_layout(path, layouts, "Practical-RIFE (v4.6, v4.25)")[0]
