@@ -22,6 +22,7 @@ import numpy as np
 
 from vidgen.interpolators.classical import FlowAligner, warp
 from vidgen.io.reader import VideoReader
+from vidgen.metrics import psnr
 from vidgen.pipelines.restoration import DeblurPipeline, EnhancePipeline, FrameRestorer, windows
 from vidgen.training.degrade import exposure_blur, h264_roundtrip
 
@@ -44,11 +45,6 @@ def warping_error(outputs: list[np.ndarray], inputs: list[np.ndarray]) -> float:
         d = (outputs[t].astype(np.float32) - prev_on_cur) ** 2
         errs.append(float(np.sqrt(d[ok].mean())))
     return float(np.mean(errs))
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
 def main() -> None:

@@ -77,3 +77,16 @@ def test_public_api_names():
                  "interpolate", "deblur", "enhance"):
         obj = getattr(vidgen, name)
         assert obj.__doc__ and len(obj.__doc__) > 80, name
+
+
+def test_metrics():
+    from vidgen.metrics import psnr, psnr_batch, ssim
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-8, 9, a.shape), 0, 255).astype(np.uint8)
+    mse = np.mean((a.astype(float) - b) ** 2)
+    assert abs(psnr(a, b) - 10 * np.log10(255 ** 2 / mse)) < 1e-9
+    ta, tb = (torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255 for x in (a, b))
+    assert abs(float(psnr_batch(ta, tb)[0]) - psnr(a, b)) < 1e-3
+    assert ssim(a, a) == pytest.approx(1.0) and 0 < ssim(a, b) < 0.99

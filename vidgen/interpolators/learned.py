@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
+from ..io.tensors import from_float, to_float
 from ..models.refiner import FlowRefiner
 from ..models.warp import backward_warp
 from ..weights import INTERP_REFINER, shipped
@@ -84,20 +85,7 @@ class _LearnedState:
     classical: object
 
 
-def _to_float(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint8:
-        return frame.astype(np.float32) * (1 / 255)
-    if frame.dtype == np.uint16:
-        return frame.astype(np.float32) * (1 / 65535)
-    return frame.astype(np.float32)
 
-
-def _from_float(x: np.ndarray, dtype) -> np.ndarray:
-    if dtype == np.uint8:
-        return np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
-    if dtype == np.uint16:
-        return np.clip(x * 65535 + 0.5, 0, 65535).astype(np.uint16)
-    return np.clip(x, 0, 1).astype(np.float32)
 
 
 class LearnedInterpolator:
@@ -137,7 +125,7 @@ class LearnedInterpolator:
         h, w = frame0.shape[:2]
         s = min(1.0, self.flow_max_side / max(h, w))
         size = (max(8, round(w * s)), max(8, round(h * s)))
-        small = [_to_float(cv2.resize(f, size, interpolation=cv2.INTER_AREA) if s < 1 else f) for f in (frame0, frame1)]
+        small = [to_float(cv2.resize(f, size, interpolation=cv2.INTER_AREA) if s < 1 else f) for f in (frame0, frame1)]
         return _LearnedState(frame0, frame1, small[0], small[1], self.classical.prepare(small[0], small[1]))
 
     @torch.inference_mode()
@@ -156,4 +144,4 @@ class LearnedInterpolator:
         ft0, ft1 = upsample_motion(ft0, (h, w)), upsample_motion(ft1, (h, w))
         mask, res = resize_map(mask, (h, w)), resize_map(res, (h, w))
         out = blend(warp(state.frame0, ft0), warp(state.frame1, ft1), mask + 1e-6, (1 - mask) + 1e-6)
-        return _from_float(_to_float(out) + res, state.frame0.dtype)
+        return from_float(to_float(out) + res, state.frame0.dtype)

@@ -1,7 +1,8 @@
 """Conversions at the edge between numpy frames and the library's float tensors.
 
 Inside vidgen a video is a float tensor ``(B, C, T, H, W)`` in [0, 1] and a single frame
-``(B, C, H, W)``; files and OpenCV give ``(H, W, 3)`` arrays of uint8 or uint16.
+``(B, C, H, W)``; files and OpenCV give ``(H, W, 3)`` arrays of uint8 or uint16, which numpy code
+works on as float32 ``(H, W, 3)`` in [0, 1] (:func:`to_float` / :func:`from_float`).
 """
 
 from __future__ import annotations
@@ -29,3 +30,21 @@ def tensor_to_frame(x: torch.Tensor, dtype=np.uint8) -> np.ndarray:
     if dtype == np.uint16:
         return (a * 65535.0 + 0.5).astype(np.uint16)
     return a.astype(np.float32)
+
+
+def to_float(frame: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 / uint16 -> float32 in [0, 1] (a float array is only cast)."""
+    if frame.dtype == np.uint8:
+        return frame.astype(np.float32) * (1 / 255)
+    if frame.dtype == np.uint16:
+        return frame.astype(np.float32) * (1 / 65535)
+    return frame.astype(np.float32)
+
+
+def from_float(x: np.ndarray, dtype) -> np.ndarray:
+    """Float in [0, 1] -> ``dtype`` (uint8 / uint16, rounded and clipped; float32 clipped)."""
+    if dtype == np.uint8:
+        return np.clip(x * 255 + 0.5, 0, 255).astype(np.uint8)
+    if dtype == np.uint16:
+        return np.clip(x * 65535 + 0.5, 0, 65535).astype(np.uint16)
+    return np.clip(x, 0, 1).astype(np.float32)

@@ -23,6 +23,7 @@ import torch
 from ..errors import OptionError
 from ..interpolators.classical import FlowAligner
 from ..io.probe import VideoInfo, probe
+from ..io.tensors import from_float, to_float
 from ..io.reader import VideoReader
 from ..io.writer import EncodeSettings, VideoWriter, container_for
 from ..models.tiling import tiled
@@ -45,17 +46,7 @@ class RestorationOutput:
     seconds: float
 
 
-def _to_float(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint8:
-        return frame.astype(np.float32) * (1 / 255)
-    if frame.dtype == np.uint16:
-        return frame.astype(np.float32) * (1 / 65535)
-    return frame.astype(np.float32)
 
-
-def _from_float(x: np.ndarray, dtype) -> np.ndarray:
-    top = 255 if dtype == np.uint8 else 65535
-    return np.clip(x * top + 0.5, 0, top).astype(dtype)
 
 
 def denoise(frame: np.ndarray, level: int) -> np.ndarray:
@@ -114,16 +105,16 @@ class FrameRestorer:
 
     @torch.inference_mode()
     def __call__(self, prev: np.ndarray, cur: np.ndarray, nxt: np.ndarray) -> np.ndarray:
-        c = _to_float(cur)
+        c = to_float(cur)
         if self.temporal:
-            p = self.aligner.align(c, _to_float(prev)) if prev is not cur else c
-            n = self.aligner.align(c, _to_float(nxt)) if nxt is not cur else c
+            p = self.aligner.align(c, to_float(prev)) if prev is not cur else c
+            n = self.aligner.align(c, to_float(nxt)) if nxt is not cur else c
         else:
             p = n = c
         x = torch.from_numpy(np.concatenate([p, c, n], axis=2).transpose(2, 0, 1).copy())[None].to(self.device)
         with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
             y = tiled(self._run, x, self.scale, self.tile, self.overlap, self.multiple)
-        return _from_float(y[0].float().permute(1, 2, 0).cpu().numpy(), cur.dtype)
+        return from_float(y[0].float().permute(1, 2, 0).cpu().numpy(), cur.dtype)
 
 
 class ClassicalUpscaler:

@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
+from ..metrics import psnr, psnr_batch
 from ..weights import INTERP_REFINER
 from ..interpolators.classical import ClassicalConfig, ClassicalInterpolator
 from ..interpolators.learned import classical_features, compose, features_to_tensor
@@ -70,13 +71,6 @@ class InterpolationSamples(Dataset):
             feat = {"ft0": zero, "ft1": zero, "vis0": ones, "vis1": ones, "warped0": f0, "warped1": f1}
         x = features_to_tensor(feat, f0, f1, t, self.flow_scale)
         return x, *(torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1))) for a in (f0, f1, gt))
-
-
-def psnr_batch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """PSNR (dB) of each image pair in a batch, on 8-bit-rounded values as the benchmarks score."""
-    a8, b8 = (a.clamp(0, 1) * 255).round(), (b.clamp(0, 1) * 255).round()
-    mse = ((a8 - b8) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return 10 * torch.log10(255.0 ** 2 / mse)
 
 
 def log_mse(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -228,9 +222,7 @@ def heldout_psnr(interp, video: str | os.PathLike, start: int, end: int, span: i
     scores = []
     for i in range(0, len(frames) - span):
         out = interp.interpolate(interp.prepare(frames[i], frames[i + span]), 0.5)
-        truth = frames[i + span // 2].astype(np.float64)
-        mse = np.mean((out.astype(np.float64) - truth) ** 2)
-        scores.append(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+        scores.append(psnr(out, frames[i + span // 2]))
     return float(np.mean(scores))
 
 

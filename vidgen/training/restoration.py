@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
+from ..metrics import psnr_batch
 from ..weights import DEBLUR
 from ..interpolators.classical import FlowAligner
 from ..models.restoration import DeblurConfig, DeblurNet, EnhanceConfig, EnhanceNet, PatchDiscriminator
@@ -182,11 +183,6 @@ def build_data(cfg: RestoreTrainConfig) -> tuple[RestorationSamples, list, str]:
         items = [val[j] for j in range(i, min(i + 8, cfg.val_samples))]
         batches.append(tuple(torch.stack(z) for z in zip(*items)))
     return train, batches, ("input" if cfg.task == "deblur" else "bicubic")
-
-
-def psnr_batch(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    a8, b8 = (a.clamp(0, 1) * 255).round(), (b.clamp(0, 1) * 255).round()
-    return 10 * torch.log10(255.0 ** 2 / ((a8 - b8) ** 2).flatten(1).mean(1).clamp_min(1e-10))
 
 
 def baseline(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
