@@ -89,4 +89,13 @@ def test_metrics():
     assert abs(psnr(a, b) - 10 * np.log10(255 ** 2 / mse)) < 1e-9
     ta, tb = (torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255 for x in (a, b))
     assert abs(float(psnr_batch(ta, tb)[0]) - psnr(a, b)) < 1e-3
-    assert ssim(a, a) == pytest.approx(1.0) and 0 < ssim(a, b) < 0.99
+    assert ssim(a, a) == pytest.approx(1.0)
+    noisy = np.clip(a.astype(int) + rng.integers(-60, 61, a.shape), 0, 255).astype(np.uint8)
+    assert 0 < ssim(a, noisy) < ssim(a, b) < 1
+    skm = pytest.importorskip("skimage.metrics")  # an independent implementation, where installed
+    import cv2
+
+    ya, yn = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (a, noisy))
+    ref = skm.structural_similarity(ya, yn, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                    data_range=255)
+    assert ssim(a, noisy) == pytest.approx(ref, abs=0.01)
