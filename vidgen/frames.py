@@ -100,7 +100,7 @@ def interpolate(frames: Any, factor: int | None = None, *, fps: Any = None, in_f
 
     if factor is None and fps is None:
         factor = 2
-    InterpolationPipeline.check_inputs(factor, fps, slowmo=False)
+    InterpolationPipeline.check_inputs(factor, fps)
     if fps is not None and in_fps is None:
         raise OptionError("interpolate(fps=...) needs in_fps, the frames' own rate")
     source = parse_rate(in_fps) if in_fps is not None else Fraction(1)

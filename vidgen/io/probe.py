@@ -23,7 +23,7 @@ from .ffmpeg import last_error_line, run_ffmpeg
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 # Frame rates people mean when ffmpeg prints a rounded number.
-_STANDARD_RATES = [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001),
+STANDARD_RATES = [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001),
                    Fraction(120000, 1001), Fraction(48000, 1001)]
 
 
@@ -108,11 +108,17 @@ def _bit_depth(pix_fmt: str) -> int:
     return 16 if n in (32, 48, 64) else 8
 
 
-def _snap_rate(value: float) -> Fraction:
-    for r in _STANDARD_RATES:
-        if abs(float(r) - value) < 0.006:
+def snap_ntsc(rate: Fraction) -> Fraction:
+    """A rate written in decimals (``59.94``, ffmpeg's rounded ``29.97``) as the exact NTSC rational it
+    stands for (60000/1001) when within 0.006 fps of one; any other rate as it is."""
+    for r in STANDARD_RATES:
+        if abs(float(r) - float(rate)) < 0.006:
             return r
-    return Fraction(value).limit_denominator(1001)
+    return rate
+
+
+def _snap_average(value: float) -> Fraction:
+    return snap_ntsc(Fraction(value).limit_denominator(1001))
 
 
 def _fraction(text: str) -> Fraction | None:
@@ -128,7 +134,7 @@ def _fraction(text: str) -> Fraction | None:
         rate = Fraction(int(num), int(den))
     except ValueError:
         return None
-    for exact in (*_STANDARD_RATES, Fraction(round(rate))):
+    for exact in (*STANDARD_RATES, Fraction(round(rate))):
         if exact and abs(rate / exact - 1) < 1e-5:
             return exact
     return rate
@@ -199,7 +205,7 @@ def parse_probe_log(log: str, path: Path) -> VideoInfo:
         # No usable base rate: fall back on the average rate ffmpeg prints.
         if avg is None:
             raise InputError(f"{path}: cannot tell its frame rate; pass --input-fps")
-        fps = _snap_rate(avg)
+        fps = _snap_average(avg)
         vfr = True
     elif avg is not None and abs(avg - float(fps)) > 0.02 * float(fps):
         vfr = True
@@ -219,7 +225,7 @@ def parse_probe_log(log: str, path: Path) -> VideoInfo:
     return VideoInfo(path=path, width=width, height=height, fps=fps, pix_fmt=pix_fmt, duration=duration,
                      container=container, codec=codec, bit_depth=_bit_depth(pix_fmt), color_range=color_range,
                      color_space=color_space, color_primaries=primaries, color_trc=trc, rotation=rotation,
-                     variable_frame_rate=vfr, average_fps=_snap_rate(avg) if avg else None, start_time=start,
+                     variable_frame_rate=vfr, average_fps=_snap_average(avg) if avg else None, start_time=start,
                      streams=streams, sar=sar)
 
 

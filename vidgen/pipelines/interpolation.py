@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import OptionError
 from ..interpolators.scenes import SceneDetector, Thumb
-from ..io.probe import VideoInfo, probe
+from ..io.probe import VideoInfo, probe, snap_ntsc
 from ..io.reader import VideoReader
 from ..io.writer import EncodeSettings, VideoWriter, container_for
 from ..progress import progress_bar
@@ -80,7 +80,7 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
     """A frame rate from ``"60"``, ``"59.94"``, ``"60000/1001"`` or a number.
 
     Decimal rates that people write for NTSC (23.976, 29.97, 59.94, 119.88) become the exact
-    rationals they stand for.
+    rationals they stand for (:func:`vidgen.io.probe.snap_ntsc`, as the probe reads rounded rates).
     """
     if isinstance(text, Fraction):
         rate = text
@@ -91,12 +91,9 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
                 n, d = s.split("/", 1)
                 rate = Fraction(int(n), int(d))
             else:
-                rate = Fraction(s)
+                rate = snap_ntsc(Fraction(s))
         except (ValueError, ZeroDivisionError):
             raise OptionError(f"'{text}' is not a frame rate: write 60, 59.94 or 60000/1001") from None
-        for exact in (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001), Fraction(120000, 1001)):
-            if rate != exact and abs(float(rate) - float(exact)) < 0.0015 and "/" not in s:
-                rate = exact
     if not 0 < rate <= MAX_RATE:
         raise OptionError(f"frame rate {text} is out of range (0, {MAX_RATE}]")
     return rate
@@ -244,7 +241,7 @@ class InterpolationPipeline:
 
     # 1. check inputs
     @staticmethod
-    def check_inputs(factor: float | None, fps: Any, slowmo: bool) -> None:
+    def check_inputs(factor: float | None, fps: Any) -> None:
         if factor is not None and fps is not None:
             raise OptionError("give either --factor or --fps, not both")
         if factor is not None:
@@ -282,7 +279,7 @@ class InterpolationPipeline:
         if factor is None and fps is None:
             factor = 2
         # 1. check inputs
-        self.check_inputs(factor, fps, slowmo)
+        self.check_inputs(factor, fps)
         info: VideoInfo = probe(input, parse_rate(image_fps) if image_fps is not None else None)
         # 2. output timing and name
         out_fps, step = self.timing(info.fps, factor, fps, slowmo)

@@ -97,7 +97,6 @@ class TextToVideoPipeline:
         self.guide = guide
         self.vae_scale_factor = 2 ** (len(vae.config.block_out_channels) - 1)
         self.device = torch.device("cpu")
-        self._offloaded = False
 
     # -- loading and saving --------------------------------------------------------------------
     @classmethod
@@ -229,7 +228,6 @@ class TextToVideoPipeline:
         if self.guide is not None:
             self.guide.to(device)  # a few MB: not worth offloading
         self.device = torch.device(device)
-        self._offloaded = True
 
     # -- the steps of __call__ -------------------------------------------------------------------
     def check_inputs(self, prompt, num_frames: int, height: int, width: int, num_inference_steps: int,
