@@ -384,3 +384,21 @@ def test_pixel_aspect_ratio_is_kept(tmp_path, job):
     r = vidgen(job[0], str(src), "-o", str(out), "--codec", "ffv1", "--quiet", *job[1:])
     assert r.returncode == 0, r.stderr
     assert probe(out).sar == Fraction(4, 3)  # DAR 64:27 at either size, as the input displays
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["interpolate", "--device", "cuda"], "runs on the CPU"),
+    (["interpolate", "--model", "rife:x.pkl", "--flow-max-side", "256"], "RIFE estimates its own flow"),
+    (["interpolate", "--model", "learned", "--precision", "fp16", "--device", "cpu"], "needs a CUDA device"),
+    (["deblur", "--precision", "bf16", "--device", "cpu"], "needs a CUDA device"),
+    (["deblur", "--device", "tpu9"], "unknown device"),
+])
+def test_device_and_precision_follow_one_rule(tmp_path, sample, args, expect):
+    r = vidgen(args[0], str(sample), "-o", str(tmp_path / "o.mp4"), *args[1:])
+    assert r.returncode == 2 and expect in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+
+
+def test_generate_refuses_half_precision_on_the_cpu(tmp_path):
+    r = vidgen("generate", "a red circle moving left", "-o", str(tmp_path / "g.mp4"), "--device", "cpu",
+               "--precision", "fp16")
+    assert r.returncode == 2 and "needs a CUDA device" in r.stderr and "Traceback" not in r.stderr, r.stderr

@@ -58,6 +58,14 @@ def _add_encode_options(p: argparse.ArgumentParser, has_input: bool = True) -> N
         g.add_argument("--no-audio", action="store_true", help="do not copy audio from the input")
 
 
+def _add_device_options(g) -> None:
+    from .devices import DEVICE_HELP, PRECISIONS
+
+    g.add_argument("--device", default="auto", help=DEVICE_HELP)
+    g.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="fp16/bf16 need CUDA; auto = fp16 on CUDA, fp32 on CPU")
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", help="video file, or a folder of images (png, jpg, tif) in name order")
     p.add_argument("-o", "--output", default=None,
@@ -127,6 +135,7 @@ def _add_interpolate_command(sub) -> None:
     m.add_argument("--flow-max-side", type=_positive_int, default=None, metavar="PX",
                    help="estimate motion on frames scaled to this longer side; warping stays at full "
                         "resolution (default 960 for classical, 512 for learned; higher is slower and finer)")
+    _add_device_options(m)
     _add_encode_options(p)
     p.set_defaults(func=_cmd_interpolate)
 
@@ -262,9 +271,7 @@ def _add_restore_command(sub, task: str) -> None:
                    help="restore each frame on its own instead of with its aligned neighbours")
     m.add_argument("--tile", type=_positive_int, default=768, metavar="PX",
                    help="frames larger than this are processed in overlapping tiles of this size (default 768)")
-    m.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda if available)")
-    m.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "bf16"],
-                   help="fp16/bf16 need CUDA; auto = fp16 on CUDA, fp32 on CPU")
+    _add_device_options(m)
     _add_encode_options(p)
     p.set_defaults(func=_cmd_restore, task=task)
 
@@ -318,7 +325,7 @@ def _add_generate_command(sub) -> None:
     r.add_argument("--vae-slicing", action="store_true", help="decode one frame at a time")
     r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")
     r.add_argument("--cpu-offload", action="store_true", help="keep weights in RAM, move each model to the GPU as it runs")
-    r.add_argument("--device", default="auto", help="cpu, cuda... (default: cuda if available)")
+    _add_device_options(r)
     _add_encode_options(p, has_input=False)
     p.set_defaults(func=_cmd_generate)
 
@@ -326,10 +333,9 @@ def _add_generate_command(sub) -> None:
 def _cmd_generate(args: argparse.Namespace) -> int:
     import time
 
-    import numpy as np
-    import torch
-
-    from .io.writer import VideoWriter
+    from .devices import choose
+    from .io.tensors import video_frames
+    from .io.writer import write_video
     from .pipelines.interpolation import parse_rate
     from .pipelines.text_to_video import TextToVideoPipeline
 
@@ -338,12 +344,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     settings = _encode_settings(args)
     if args.lora and not Path(args.lora).is_file():
         raise WeightsError(f"no LoRA file at {args.lora}")
-    pipe = TextToVideoPipeline.from_pretrained(args.model)
+    device, dtype = choose(args.device, args.precision)
+    pipe = TextToVideoPipeline.from_pretrained(args.model, torch_dtype=dtype)
     if args.lora:
         pipe.load_lora(args.lora, scale=args.lora_scale)
-    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     if args.cpu_offload:
-        pipe.enable_cpu_offload(device if device.startswith("cuda") else "cuda")
+        pipe.enable_cpu_offload(str(device) if device.type == "cuda" else "cuda")
     else:
         pipe.to(device)
     pipe.set_scheduler(args.scheduler)
@@ -357,13 +363,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
                progress=not args.quiet, classifier_scale=args.classifier_guidance,
                candidates=args.candidates).frames
-    frames = (out[0].permute(1, 2, 3, 0).numpy() * 255 + 0.5).astype(np.uint8)  # (T, H, W, 3)
     path = args.output or "generated.mp4"
-    with VideoWriter(path, frames.shape[2], frames.shape[1], fps, settings=settings) as writer:
-        for f in frames:
-            writer.write(np.ascontiguousarray(f))
+    n = write_video(path, video_frames(out[0].float().cpu()), fps, settings)
     if not args.quiet:
-        log.info(f"wrote {path}: {len(frames)} frames, {frames.shape[2]}x{frames.shape[1]}, "
+        log.info(f"wrote {path}: {n} frames, {out.shape[-1]}x{out.shape[-2]}, "
                  f"in {time.perf_counter() - started:.1f} s")
     return 0
 
@@ -374,15 +377,9 @@ def _cmd_restore(args: argparse.Namespace) -> int:
 
     # the input is checked before torch loads (2 s and 250 MB for a one-line error otherwise)
     info = probe(args.input, parse_rate(args.input_fps) if args.input_fps is not None else None)
-    import torch
-
     from .pipelines.restoration import DeblurPipeline, EnhancePipeline
 
-    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    precision = args.precision if args.precision != "auto" else ("fp16" if device.startswith("cuda") else "fp32")
-    if precision != "fp32" and not device.startswith("cuda"):
-        raise OptionError(f"--precision {precision} needs a CUDA device; on the CPU vidgen runs in fp32")
-    kw = dict(tile=args.tile, temporal=not args.no_temporal, device=device, precision=precision)
+    kw = dict(tile=args.tile, temporal=not args.no_temporal, device=args.device, precision=args.precision)
     encode = _encode_settings(args)
     if args.adapt and args.task == "enhance" and args.model != "learned":
         raise OptionError("--adapt fine-tunes vidgen's own network: it needs --model learned")
@@ -431,7 +428,8 @@ def _cmd_interpolate(args: argparse.Namespace) -> int:
         args.model = "learned"
     encode = _encode_settings(args)
     with _adapted(args, "interpolate", args.adapter) as adapter:
-        interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter)
+        interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter,
+                                   device=args.device, precision=args.precision)
         pipe = InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
                                      detect_cuts=not args.no_scene_detect)
         res = pipe(args.input, args.output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,

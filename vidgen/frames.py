@@ -111,7 +111,7 @@ def interpolate(frames: Any, factor: int | None = None, *, fps: Any = None, in_f
 
 
 def enhance(frames: Any, scale: int = 2, *, denoise: int = 0, model: str = "learned", weights: str | None = None,
-            device: str = "cpu", precision: str = "fp32", tile: int = 768, temporal: bool = True) -> Any:
+            device: str = "auto", precision: str = "auto", tile: int = 768, temporal: bool = True) -> Any:
     """Upscale ``frames`` by ``scale`` (1, 2 or 4) and clean up compression and noise.
 
     ``model``: ``learned`` (vidgen's network, or ``weights``), ``classical`` (Lanczos) or
@@ -128,7 +128,7 @@ def enhance(frames: Any, scale: int = 2, *, denoise: int = 0, model: str = "lear
     return _apply(frames, pipe.stream)
 
 
-def deblur(frames: Any, *, weights: str | None = None, device: str = "cpu", precision: str = "fp32",
+def deblur(frames: Any, *, weights: str | None = None, device: str = "auto", precision: str = "auto",
            tile: int = 768, temporal: bool = True) -> Any:
     """Remove camera shake and motion blur from ``frames`` (vidgen's network, or ``weights``).
 

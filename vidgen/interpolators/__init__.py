@@ -9,11 +9,13 @@ from ..errors import OptionError
 MODEL_CHOICES = "classical, learned, rife:PATH/flownet.pkl"
 
 
-def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = None, adapter: str | None = None):
+def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = None, adapter: str | None = None,
+                      device: str = "auto", precision: str = "auto"):
     """Build the interpolator a ``--model`` value names (``flow_max_side=None``: the model's default).
 
-    ``classical`` (DIS flow, no weights), ``learned`` (the weights vidgen ships, optionally with a
-    fine-tuned ``adapter``), or ``rife:PATH`` (a Practical-RIFE v4.6/v4.25 ``flownet.pkl``).
+    ``classical`` (DIS flow, no weights, on the CPU), ``learned`` (the weights vidgen ships, optionally
+    with a fine-tuned ``adapter``), or ``rife:PATH`` (a Practical-RIFE v4.6/v4.25 ``flownet.pkl``);
+    the networks run on ``device`` in ``precision`` (see :func:`vidgen.devices.choose`).
     """
     if adapter is not None and spec != "learned":
         raise OptionError("--adapter applies to --model learned")
@@ -21,13 +23,20 @@ def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = No
     if spec == "classical":
         from .classical import ClassicalConfig, ClassicalInterpolator
 
+        if device not in ("auto", "cpu") or precision not in ("auto", "fp32"):
+            raise OptionError("--model classical runs on the CPU in fp32 (OpenCV); --device and --precision are "
+                              "for learned and rife:PATH")
         return ClassicalInterpolator(ClassicalConfig(**flow))
     if spec == "learned":
         from .learned import LearnedInterpolator
 
-        return LearnedInterpolator.from_pretrained(adapter=adapter, **flow)
+        return LearnedInterpolator.from_pretrained(adapter=adapter, device=device, precision=precision, **flow)
     if spec.startswith("rife:"):
         from .rife import RIFEInterpolator
 
-        return RIFEInterpolator.from_checkpoint(Path(spec[len("rife:"):]).expanduser())
+        if flow_max_side is not None:
+            raise OptionError("--flow-max-side is for classical and learned: RIFE estimates its own flow (at half "
+                              "size above 2560 px)")
+        return RIFEInterpolator.from_checkpoint(Path(spec[len("rife:"):]).expanduser(), device=device,
+                                                precision=precision)
     raise OptionError(f"unknown --model '{spec}': choose one of {MODEL_CHOICES}")

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..devices import choose
 from ..errors import WeightsError
 from ..io.tensors import from_float, to_float
 from ..models.refiner import FlowRefiner
@@ -97,9 +98,10 @@ class LearnedInterpolator:
         mid = interp.interpolate(interp.prepare(frame0, frame1), 0.5)
     """
 
-    def __init__(self, net: FlowRefiner, flow_max_side: int = 512, device: str | torch.device = "cpu"):
-        self.net = net.eval().to(device)
-        self.device = torch.device(device)
+    def __init__(self, net: FlowRefiner, flow_max_side: int = 512, device: str | torch.device = "cpu",
+                 precision: str = "fp32"):
+        self.device, self.dtype = choose(str(device), precision)
+        self.net = net.eval().to(self.device)
         self.flow_max_side = flow_max_side
         self.classical = ClassicalInterpolator(ClassicalConfig(flow_max_side=flow_max_side))
 
@@ -109,7 +111,7 @@ class LearnedInterpolator:
 
     @classmethod
     def from_pretrained(cls, weights: str | os.PathLike | None = None, adapter: str | os.PathLike | None = None,
-                        flow_max_side: int = 512) -> LearnedInterpolator:
+                        flow_max_side: int = 512, device: str = "cpu", precision: str = "fp32") -> LearnedInterpolator:
         path = Path(weights) if weights is not None else cls.default_weights()
         if not path.is_file():
             raise WeightsError(f"the learned interpolator's weights are missing ({path}); reinstall vidgen "
@@ -119,7 +121,7 @@ class LearnedInterpolator:
             from ..models.adapters import apply_adapter
 
             net = apply_adapter(net, adapter)
-        return cls(net, flow_max_side=flow_max_side)
+        return cls(net, flow_max_side=flow_max_side, device=device, precision=precision)
 
     def prepare(self, frame0: np.ndarray, frame1: np.ndarray) -> _LearnedState:
         h, w = frame0.shape[:2]
@@ -133,7 +135,8 @@ class LearnedInterpolator:
         f0, f1 = state.small0, state.small1
         feat = classical_features(self.classical, f0, f1, t, state.classical)
         x = features_to_tensor(feat, f0, f1, t, self.net.config.flow_scale)[None].to(self.device)
-        d_flow, d_mask, residual = self.net(x)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            d_flow, d_mask, residual = (y.float() for y in self.net(x))
         d_flow = d_flow[0].permute(1, 2, 0).cpu().numpy()
         ft0 = feat["ft0"] + d_flow[..., :2]
         ft1 = feat["ft1"] + d_flow[..., 2:]

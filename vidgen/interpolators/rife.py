@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..devices import choose
 from ..io.tensors import frame_to_tensor, tensor_to_frame
 from ..models.rife import IFNet, load_rife
 
@@ -34,10 +35,11 @@ class RIFEInterpolator:
     2560 pixels (4K) and 1 below.
     """
 
-    def __init__(self, net: IFNet, scale: float | None = None, device: str | torch.device = "cpu"):
-        self.net = net.to(device).eval()
+    def __init__(self, net: IFNet, scale: float | None = None, device: str | torch.device = "cpu",
+                 precision: str = "fp32"):
+        self.device, self.dtype = choose(str(device), precision)
+        self.net = net.to(self.device).eval()
         self.scale = scale
-        self.device = torch.device(device)
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, **kw) -> RIFEInterpolator:
@@ -59,7 +61,8 @@ class RIFEInterpolator:
 
     @torch.inference_mode()
     def interpolate(self, state: _RIFEState, t: float):
-        out = self.net(state.img0, state.img1, t, scale=state.scale)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            out = self.net(state.img0, state.img1, t, scale=state.scale).float()
         h, w = state.size
         return tensor_to_frame(out[..., :h, :w], state.dtype)
 

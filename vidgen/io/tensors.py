@@ -32,6 +32,15 @@ def tensor_to_frame(x: torch.Tensor, dtype=np.uint8) -> np.ndarray:
     return a.astype(np.float32)
 
 
+def video_frames(video: torch.Tensor, dtype=np.uint8):
+    """The frames of a ``(C, T, H, W)`` (or ``(1, C, T, H, W)``) float video in [0, 1], one ``(H, W, 3)``
+    array of ``dtype`` at a time."""
+    if video.ndim == 5:
+        video = video[0]
+    for t in range(video.shape[1]):
+        yield tensor_to_frame(video[:, t][None], dtype)
+
+
 def to_float(frame: np.ndarray) -> np.ndarray:
     """``(H, W, 3)`` uint8 / uint16 -> float32 in [0, 1] (a float array is only cast)."""
     if frame.dtype == np.uint8:

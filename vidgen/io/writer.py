@@ -416,6 +416,21 @@ def check_output_path(out: Path, source: Path | None) -> None:
         raise OutputError(f"cannot write {out}: it exists and is not a regular file")
 
 
+def write_video(path: str | os.PathLike, frames, fps: Fraction, settings: EncodeSettings | None = None) -> int:
+    """Write ``(H, W, 3)`` frames (any iterable; the first one gives the size) to ``path`` atomically,
+    with no source to copy audio or colour from; returns the number of frames written."""
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise OutputError(f"no frames to write to {path}")
+    h, w = first.shape[:2]
+    with VideoWriter(path, w, h, fps, settings=settings, deep=first.dtype == np.uint16) as writer:
+        writer.write(first)
+        for f in it:
+            writer.write(f)
+        return writer.frames_written
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..devices import choose
 from ..errors import OptionError
 from ..interpolators.classical import FlowAligner
 from ..io.probe import VideoInfo, probe
@@ -81,7 +82,8 @@ class FrameRestorer:
 
     ``net`` maps ``(B, 9, h, w)`` (aligned previous, current, aligned next, in [0, 1]) to
     ``(B, 3, scale*h, scale*w)``. ``temporal=False`` feeds the current frame as its own neighbours
-    (frame by frame). ``precision`` is "fp32", "fp16" or "bf16" (half precision only on CUDA).
+    (frame by frame). ``device`` and ``precision`` ("auto", "fp32", "fp16", "bf16") as
+    :func:`vidgen.devices.choose` reads them (half precision only on CUDA).
     """
 
     def __init__(self, net: torch.nn.Module, scale: int, tile: int = 768, overlap: int = 32,
@@ -90,14 +92,11 @@ class FrameRestorer:
         if tile < MIN_TILE:
             raise OptionError(f"--tile {tile} is too small: tiles overlap by {overlap} px on each side, so a tile "
                               f"must be at least {MIN_TILE} px")
+        self.device, self.dtype = choose(str(device), precision)
         # channels-last: oneDNN's convolutions run about 25% faster on the CPU in that layout
-        self.net = net.eval().to(device, memory_format=torch.channels_last)
+        self.net = net.eval().to(self.device, memory_format=torch.channels_last)
         self.scale, self.tile, self.overlap, self.temporal = scale, tile, overlap, temporal
-        self.device = torch.device(device)
         self.multiple = getattr(net, "multiple", 1)
-        self.dtype = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        if self.dtype is not None and self.device.type == "cpu":
-            raise OptionError("half precision needs a CUDA device; on the CPU vidgen runs in fp32")
         self.aligner = FlowAligner(flow_max_side)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
