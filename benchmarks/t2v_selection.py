@@ -26,7 +26,11 @@ import numpy as np
 
 
 def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
-    """Every candidate of every prompt: detection and per-step direction/colour log-probs (x_t and x0)."""
+    """Every candidate of every prompt: detection and per-step direction/colour log-probs (x_t and x0).
+
+    The pipeline itself runs the sampling (k copies of each prompt, no selection); its
+    ``callback_on_step_end`` hands over the latents after each step and the clean latents the
+    denoiser predicted before it."""
     import torch
     import torch.nn.functional as F
 
@@ -37,13 +41,8 @@ def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
     size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     for start in range(0, len(combos), 8):
         chunk = combos[start:start + 8]
-        prompts = [caption(*c) for c in chunk]
-        labels, scale, _ = pipe.guide_settings(prompts)
-        text = pipe.encode_prompt(prompts, [""] * len(prompts))
-        text = torch.cat([h.repeat_interleave(k, 0) for h in text.chunk(2)])
-        labels = [lab for lab in labels for _ in range(k)]
-        pipe.scheduler.set_timesteps(steps)
-        lat = pipe.prepare_latents(len(chunk) * k, 16, size, size, torch.Generator().manual_seed(1000 * seed + start))
+        prompts = [caption(*c) for c in chunk for _ in range(k)]
+        lat = pipe.prepare_latents(len(prompts), 16, size, size, torch.Generator().manual_seed(1000 * seed + start))
         wanted = {a: torch.tensor([attrs[a].index(c[i]) for c in chunk for _ in range(k)])
                   for a, i in (("color", 0), ("direction", 2))}
 
@@ -52,17 +51,17 @@ def record(pipe, combos, k: int, seed: int, steps: int) -> list[dict]:
             return {a: F.log_softmax(logits[a], -1).gather(1, w[:, None])[:, 0].numpy() for a, w in wanted.items()}
 
         xt, x0 = {}, {}
-        with torch.no_grad():
-            for t in pipe.scheduler.timesteps:
-                xt[int(t)] = logp(lat, t)
-                inp = pipe.scheduler.scale_model_input(torch.cat([lat] * 2), t)
-                u, c = pipe.unet(inp, t, encoder_hidden_states=text).sample.chunk(2)
-                noise = u + pipe.guidance_scale * (c - u)
-                x0[int(t)] = logp(pipe.predicted_clean(lat, noise, t), 0)
-                noise = pipe.classifier_guided(noise, lat, t, labels, scale)
-                lat = pipe.scheduler.step(noise, t, lat).prev_sample
-            videos = pipe.decode_latents(lat)
-        for i in range(lat.shape[0]):
+        before = {"latents": lat}  # x_t of the coming step: the start noise, then each step's result
+
+        def on_step(p, i, t, kw):
+            xt[int(t)] = logp(before["latents"], t)
+            x0[int(t)] = logp(kw["pred_clean"], 0)
+            before["latents"] = kw["latents"]
+            return {}
+
+        videos = pipe(prompts, num_frames=16, num_inference_steps=steps, candidates=1, latents=lat,
+                      callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=["latents", "pred_clean"]).frames
+        for i in range(len(prompts)):
             v = (videos[i].permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8)
             out.append(dict(combo=chunk[i // k], cand=i % k, det=detect(v),
                             xt={t: {a: s[a][i] for a in s} for t, s in xt.items()},

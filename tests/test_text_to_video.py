@@ -353,3 +353,26 @@ def test_candidates_are_chosen_on_the_clean_latents_the_denoiser_predicts(tiny):
     eps = uncond + 3.0 * (cond - uncond)
     alpha_bar = pipe.scheduler.alphas_cumprod[int(step_t)]
     assert torch.allclose(x, (inp[:3] - (1 - alpha_bar).sqrt() * eps) / alpha_bar.sqrt(), atol=1e-5)
+
+
+def test_latents_and_step_callback_as_in_diffusers(tiny):
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    noise = pipe.prepare_latents(1, 8, 32, 32, torch.Generator().manual_seed(3))
+    assert torch.equal(run(pipe, latents=noise), run(pipe))  # the seed's own noise, given explicitly
+    seen = []
+
+    def record(p, i, t, kw):
+        assert p is pipe and set(kw) == {"latents", "pred_clean"}
+        seen.append((i, int(t), kw["latents"].shape, kw["pred_clean"].shape))
+        return {}
+
+    out = run(pipe, callback_on_step_end=record, callback_on_step_end_tensor_inputs=["latents", "pred_clean"])
+    assert torch.equal(out, run(pipe))  # a callback that returns nothing changes nothing
+    assert [s[0] for s in seen] == [0, 1] and seen[0][2] == seen[0][3] == noise.shape
+    assert seen[0][1] > seen[1][1]  # timesteps count down
+    zeroed = run(pipe, callback_on_step_end=lambda p, i, t, kw: {"latents": kw["latents"] * 0})
+    assert not torch.equal(zeroed, out)  # what it returns replaces the latents
+    with pytest.raises(OptionError, match="not among"):
+        run(pipe, callback_on_step_end=record, callback_on_step_end_tensor_inputs=["bogus"])
+    with pytest.raises(OptionError, match="latents must be"):
+        run(pipe, latents=noise[:, :, :4])

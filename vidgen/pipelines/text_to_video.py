@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -232,7 +233,7 @@ class TextToVideoPipeline:
     # -- the steps of __call__ -------------------------------------------------------------------
     def check_inputs(self, prompt, num_frames: int, height: int, width: int, num_inference_steps: int,
                      guidance_scale: float, classifier_scale: float | None = None,
-                     candidates: int | None = None) -> None:
+                     candidates: int | None = None, callback_tensor_inputs: Sequence[str] = ()) -> None:
         if not isinstance(prompt, (str, list)) or not prompt:
             raise OptionError("the prompt must be a non-empty string")
         m = self.vae_scale_factor
@@ -248,6 +249,9 @@ class TextToVideoPipeline:
             raise OptionError(f"--classifier-guidance must be 0 or more, not {classifier_scale}")
         if candidates is not None and not 1 <= candidates <= 64:
             raise OptionError(f"--candidates must be between 1 and 64, not {candidates}")
+        unknown = [k for k in callback_tensor_inputs if k not in self.callback_tensor_inputs]
+        if unknown:
+            raise OptionError(f"callback_on_step_end_tensor_inputs: {unknown} not among {self.callback_tensor_inputs}")
 
     def encode_prompt(self, prompts: list[str], negative: list[str] | None) -> torch.Tensor:
         """Text embeddings ``(B, L, D)``; with ``negative``, the unconditional half comes first."""
@@ -257,10 +261,15 @@ class TextToVideoPipeline:
         emb = self.text_encoder(tok.input_ids.to(self.device))[0]
         return emb
 
+    callback_tensor_inputs = ("latents", "noise_pred", "pred_clean")
+
+    def latents_shape(self, batch: int, num_frames: int, height: int, width: int) -> tuple[int, ...]:
+        return (batch, self.unet.config.in_channels, num_frames, height // self.vae_scale_factor,
+                width // self.vae_scale_factor)
+
     def prepare_latents(self, batch: int, num_frames: int, height: int, width: int,
                         generator: torch.Generator) -> torch.Tensor:
-        shape = (batch, self.unet.config.in_channels, num_frames, height // self.vae_scale_factor,
-                 width // self.vae_scale_factor)
+        shape = self.latents_shape(batch, num_frames, height, width)
         latents = torch.randn(shape, generator=generator, dtype=torch.float32)
         return (latents * self.scheduler.init_noise_sigma).to(self.device, self.unet.dtype)
 
@@ -328,13 +337,22 @@ class TextToVideoPipeline:
                  height: int | None = None, width: int | None = None, num_inference_steps: int = 25,
                  guidance_scale: float | None = None, seed: int | None = None, generator: torch.Generator | None = None,
                  progress: bool = False, classifier_scale: float | None = None,
-                 candidates: int | None = None) -> TextToVideoOutput:
+                 candidates: int | None = None, latents: torch.Tensor | None = None,
+                 callback_on_step_end: Callable[[TextToVideoPipeline, int, torch.Tensor, dict], dict] | None = None,
+                 callback_on_step_end_tensor_inputs: Sequence[str] = ("latents",)) -> TextToVideoOutput:
         """``guidance_scale``: classifier-free guidance (None = the model's own, :attr:`guidance_scale`;
         1 = off). ``classifier_scale``: strength of the classifier guidance toward the attributes the prompt
         names (models with a ``guide/``; None = the model's own default, 0 = off). ``candidates``:
         start this many videos per prompt and finish the one the guide reads best once the noise is
         down to its ``select_timestep``, on the clean latents the denoiser predicts there (None = the
-        model's default; 1 = off)."""
+        model's default; 1 = off).
+
+        As in diffusers: ``latents`` are the starting noise ``(B * candidates, C, T, h, w)`` (instead of
+        drawing it from the seed); ``callback_on_step_end(pipe, i, t, kwargs)`` runs after step ``i``
+        with ``kwargs`` holding the tensors named in ``callback_on_step_end_tensor_inputs`` (any of
+        :attr:`callback_tensor_inputs`: ``latents`` after the step, ``noise_pred`` the guided noise the
+        step used, ``pred_clean`` the clean latents the denoiser predicted before it, from the
+        classifier-free-guided noise) and may return ``{"latents": ...}`` to replace them."""
         from ..progress import progress_bar
 
         size = self.unet.config.sample_size * self.vae_scale_factor
@@ -343,7 +361,7 @@ class TextToVideoPipeline:
             guidance_scale = self.guidance_scale
         # 1. check inputs
         self.check_inputs(prompt, num_frames, height, width, num_inference_steps, guidance_scale, classifier_scale,
-                          candidates)
+                          candidates, callback_on_step_end_tensor_inputs)
         prompts = [prompt] if isinstance(prompt, str) else list(prompt)
         labels, scale, n_cand = self.guide_settings(prompts, classifier_scale, candidates)
         # 2. encode the prompt (and the negative prompt, for classifier-free guidance)
@@ -357,7 +375,14 @@ class TextToVideoPipeline:
         # 4. initial noise: same seed, same video; with candidates, several per prompt (prompt-major)
         if generator is None:
             generator = torch.Generator().manual_seed(0 if seed is None else seed)
-        latents = self.prepare_latents(len(prompts) * n_cand, num_frames, height, width, generator)
+        shape = self.latents_shape(len(prompts) * n_cand, num_frames, height, width)
+        if latents is None:
+            latents = self.prepare_latents(len(prompts) * n_cand, num_frames, height, width, generator)
+        elif tuple(latents.shape) != shape:
+            raise OptionError(f"latents must be {shape} for these prompts, candidates, frames and size, not "
+                              f"{tuple(latents.shape)}")
+        else:
+            latents = latents.to(self.device, self.unet.dtype)
         batch_text, batch_labels = text, labels
         if n_cand > 1:
             halves = text.chunk(2) if do_cfg else (text,)
@@ -366,7 +391,7 @@ class TextToVideoPipeline:
         select_at = self.guide.config.select_timestep if self.guide is not None else 0
         # 5. denoising loop
         with progress_bar(num_inference_steps, "generate", enabled=progress, unit="step") as bar:
-            for t in self.scheduler.timesteps:
+            for i, t in enumerate(self.scheduler.timesteps):
                 inp = torch.cat([latents] * 2) if do_cfg else latents
                 inp = self.scheduler.scale_model_input(inp, t)
                 noise = self.unet(inp, t, encoder_hidden_states=batch_text).sample
@@ -380,9 +405,15 @@ class TextToVideoPipeline:
                     keep = self.pick_candidates(self.predicted_clean(latents, noise, t), 0, batch_labels, n_cand)
                     latents, noise, batch_text, batch_labels, n_cand = latents[keep], noise[keep], text, labels, 1
                     self._select_scheduler_state(keep)
+                pred_clean = self.predicted_clean(latents, noise, t) \
+                    if "pred_clean" in callback_on_step_end_tensor_inputs and callback_on_step_end else None
                 if scale > 0:
                     noise = self.classifier_guided(noise, latents, t, batch_labels, scale)
                 latents = self.scheduler.step(noise, t, latents).prev_sample
+                if callback_on_step_end is not None:
+                    named = {"latents": latents, "noise_pred": noise, "pred_clean": pred_clean}
+                    out = callback_on_step_end(self, i, t, {k: named[k] for k in callback_on_step_end_tensor_inputs})
+                    latents = (out or {}).get("latents", latents)
                 bar.update(1)
         if n_cand > 1:  # fewer steps than reach the selection timestep: choose at the end
             latents = latents[self.pick_candidates(latents, 0, batch_labels, n_cand)]
