@@ -12,7 +12,8 @@ from helpers import psnr
 from vidgen.errors import OptionError
 from vidgen.interpolators.classical import ClassicalInterpolator
 from vidgen.interpolators.scenes import SceneDetector, Thumb
-from vidgen.pipelines.interpolation import RetimeStats, parse_rate, retime
+from vidgen.pipelines.interpolation import RetimeStats, retime
+from vidgen.pipelines.job import parse_rate
 
 
 def texture(h: int, w: int, seed: int = 0) -> np.ndarray:

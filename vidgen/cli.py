@@ -336,7 +336,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from .devices import choose
     from .io.tensors import video_frames
     from .io.writer import write_video
-    from .pipelines.interpolation import parse_rate
+    from .pipelines.job import parse_rate
     from .pipelines.text_to_video import TextToVideoPipeline
 
     started = time.perf_counter()
@@ -373,7 +373,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_restore(args: argparse.Namespace) -> int:
     from .io.probe import probe
-    from .pipelines.interpolation import parse_rate
+    from .pipelines.job import parse_rate
 
     # the input is checked before torch loads (2 s and 250 MB for a one-line error otherwise)
     info = probe(args.input, parse_rate(args.input_fps) if args.input_fps is not None else None)

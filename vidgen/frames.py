@@ -96,7 +96,8 @@ def interpolate(frames: Any, factor: int | None = None, *, fps: Any = None, in_f
         out = vidgen.interpolate([f0, f1, f2], factor=2)   # 6 frames: f0, new, f1, new, f2, f2
     """
     from .interpolators import make_interpolator
-    from .pipelines.interpolation import InterpolationPipeline, parse_rate
+    from .pipelines.interpolation import InterpolationPipeline
+    from .pipelines.job import parse_rate
 
     if factor is None and fps is None:
         factor = 2

@@ -9,22 +9,19 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from ..errors import OptionError
 from ..interpolators.scenes import SceneDetector, Thumb
-from ..io.probe import VideoInfo, probe, snap_ntsc
-from ..io.reader import VideoReader
-from ..io.writer import EncodeSettings, VideoWriter, container_for
-from ..progress import progress_bar
+from ..io.probe import VideoInfo
+from ..io.writer import EncodeSettings
+from .job import MAX_RATE, FileJob, JobOutput, JobPlan, parse_rate, rate_text
 
 log = logging.getLogger("vidgen")
 
@@ -54,17 +51,6 @@ class RetimeStats:
 
 
 @dataclass
-class InterpolationOutput:
-    """Result of :class:`InterpolationPipeline`."""
-
-    path: Path | None
-    fps: Fraction
-    stats: RetimeStats
-    seconds: float
-    notices: list[str] = field(default_factory=list)
-
-
-@dataclass
 class _Key:
     pos: int  # index of the input frame
     frame: np.ndarray
@@ -73,30 +59,6 @@ class _Key:
 
 
 MAX_FACTOR = 64
-MAX_RATE = 1000  # fps: the highest output rate, whether asked for by --fps or reached by --factor
-
-
-def parse_rate(text: str | float | Fraction) -> Fraction:
-    """A frame rate from ``"60"``, ``"59.94"``, ``"60000/1001"`` or a number.
-
-    Decimal rates that people write for NTSC (23.976, 29.97, 59.94, 119.88) become the exact
-    rationals they stand for (:func:`vidgen.io.probe.snap_ntsc`, as the probe reads rounded rates).
-    """
-    if isinstance(text, Fraction):
-        rate = text
-    else:
-        s = str(text).strip()
-        try:
-            if "/" in s:
-                n, d = s.split("/", 1)
-                rate = Fraction(int(n), int(d))
-            else:
-                rate = snap_ntsc(Fraction(s))
-        except (ValueError, ZeroDivisionError):
-            raise OptionError(f"'{text}' is not a frame rate: write 60, 59.94 or 60000/1001") from None
-    if not 0 < rate <= MAX_RATE:
-        raise OptionError(f"frame rate {text} is out of range (0, {MAX_RATE}]")
-    return rate
 
 
 def retime(frames: Iterable[np.ndarray], step: Fraction, interpolator: FrameInterpolator,
@@ -209,14 +171,7 @@ def retime(frames: Iterable[np.ndarray], step: Fraction, interpolator: FrameInte
             ahead.shutdown(wait=True, cancel_futures=True)
 
 
-def default_output(src: Path, tag: str, codec: str) -> Path:
-    """``clip.mp4`` -> ``clip_2x.mp4`` beside it (``.mkv`` for ffv1, ``.webm`` for vp9)."""
-    suffix = {"ffv1": ".mkv", "vp9": ".webm"}.get(codec, ".mp4")
-    stem = src.name if src.is_dir() else src.stem
-    return src.parent / f"{stem}_{tag}{suffix}"
-
-
-class InterpolationPipeline:
+class InterpolationPipeline(FileJob):
     """Raise a video's frame rate, or slow it down, by generating frames between the real ones.
 
     Example::
@@ -254,7 +209,7 @@ class InterpolationPipeline:
         """(output frame rate, input frames per output frame)."""
         target = in_fps * int(factor) if fps is None else parse_rate(fps)
         if target > MAX_RATE and not slowmo:
-            raise OptionError(f"--factor {factor} of {_rate_text(in_fps)} fps would be {float(target):g} fps: the "
+            raise OptionError(f"--factor {factor} of {rate_text(in_fps)} fps would be {float(target):g} fps: the "
                               f"output frame rate is at most {MAX_RATE} fps (use --slowmo to keep the input's rate)")
         step = in_fps / target
         return (in_fps if slowmo else target), step
@@ -269,47 +224,32 @@ class InterpolationPipeline:
         return retime(frames, step, self.interpolator, self.scene_detector, detect_cuts=self.detect_cuts,
                       dedup=self.dedup and step != 1, max_duplicate_run=self.max_duplicate_run, stats=stats)
 
-    def __call__(self, input: str | os.PathLike, output: str | os.PathLike | None = None, *,
-                 factor: int | None = None, fps: Any = None, slowmo: bool = False,
-                 encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
-                 image_fps: Any = None) -> InterpolationOutput:
-        started = time.perf_counter()
-        encode = encode or EncodeSettings()
-        encode.validate()
+    # 3. plan the output of one input, and stream it
+    def plan(self, info: VideoInfo, factor: int | None = None, fps: Any = None, slowmo: bool = False) -> JobPlan:
         if factor is None and fps is None:
             factor = 2
-        # 1. check inputs
         self.check_inputs(factor, fps)
-        info: VideoInfo = probe(input, parse_rate(image_fps) if image_fps is not None else None)
-        # 2. output timing and name
         out_fps, step = self.timing(info.fps, factor, fps, slowmo)
-        if output is None:
-            tag = (f"slowmo{factor}x" if slowmo else f"{factor}x") if fps is None else f"{float(parse_rate(fps)):g}fps"
-            output = default_output(info.path, tag, encode.codec)
-        output = Path(output)
-        container_for(output)
-        notices: list[str] = []
-        if info.variable_frame_rate:
-            notices.append(f"{info.path.name} has a variable frame rate; it is read at a constant "
-                           f"{_rate_text(info.fps)} fps")
-        if slowmo and (info.audio or info.subtitles):
-            notices.append("--slowmo stretches time, so the audio and subtitles are dropped")
-        for n in notices:
-            log.warning(n)
-        # 3. stream: read -> retime -> write
-        stats = RetimeStats()
-        total = math.ceil(info.frame_count / step) if info.frame_count else None
-        with VideoReader(info) as reader, \
-                VideoWriter(output, info.width, info.height, out_fps, source=info, settings=encode,
-                            deep=reader.dtype == np.uint16, keep_audio=keep_audio and not slowmo,
-                            keep_subtitles=not slowmo) as writer, \
-                progress_bar(total, "interpolate", enabled=progress) as bar:
-            for frame in self.stream(reader, step, stats):
-                writer.write(frame)
-                bar.update(1)
-        return InterpolationOutput(path=output, fps=out_fps, stats=stats, seconds=time.perf_counter() - started,
-                                   notices=notices)
+        tag = (f"slowmo{factor}x" if slowmo else f"{factor}x") if fps is None else f"{float(parse_rate(fps)):g}fps"
+        notices = ["--slowmo stretches time, so the audio and subtitles are dropped"] \
+            if slowmo and (info.audio or info.subtitles) else []
+        return JobPlan(info.width, info.height, out_fps, tag,
+                       total=math.ceil(info.frame_count / step) if info.frame_count else None,
+                       keep_audio=not slowmo, keep_subtitles=not slowmo, notices=notices, stats=RetimeStats(),
+                       extra={"step": step})
 
+    def transform(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan) -> Iterator[np.ndarray]:
+        return self.stream(frames, plan.extra["step"], plan.stats)
 
-def _rate_text(r: Fraction) -> str:
-    return f"{r.numerator}" if r.denominator == 1 else f"{r.numerator}/{r.denominator} (~{float(r):.3f})"
+    def __call__(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
+                 factor: int | None = None, fps: Any = None, slowmo: bool = False,
+                 encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
+                 image_fps: Any = None) -> JobOutput:
+        """Interpolate the video (or image folder) ``input`` into ``output`` (default: beside it, named
+        after the new rate): ``factor`` times the frame rate (default 2), or the rate ``fps``;
+        ``slowmo`` keeps the input's rate and stretches time instead. Returns a :class:`JobOutput`
+        whose ``stats`` are the :class:`RetimeStats`."""
+        if factor is not None or fps is not None:
+            self.check_inputs(factor, fps)  # before the input is probed: a bad option is the first error
+        return self.run(input, output, encode=encode, keep_audio=keep_audio, progress=progress,
+                        image_fps=image_fps, factor=factor, fps=fps, slowmo=slowmo)

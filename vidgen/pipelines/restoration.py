@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +20,15 @@ import torch
 from ..devices import choose
 from ..errors import OptionError
 from ..interpolators.classical import FlowAligner
-from ..io.probe import VideoInfo, probe
+from ..io.probe import VideoInfo
 from ..io.tensors import from_float, to_float
-from ..io.reader import VideoReader
-from ..io.writer import EncodeSettings, VideoWriter, container_for
+from ..io.writer import EncodeSettings
 from ..models.tiling import tiled
-from ..progress import progress_bar
 from ..weights import DEBLUR, ENHANCE_X2, shipped
-from .interpolation import default_output, parse_rate
+from .job import FileJob, JobOutput, JobPlan
 
 log = logging.getLogger("vidgen")
 DENOISE_STRENGTH = {0: 0, 1: 3, 2: 6, 3: 10}  # --denoise LEVEL -> OpenCV non-local means h
-
-
-@dataclass
-class RestorationOutput:
-    """Result of a restoration pipeline."""
-
-    path: Path
-    frames: int
-    fps: Fraction
-    size: tuple[int, int]
-    seconds: float
-
-
-
 
 
 def denoise(frame: np.ndarray, level: int) -> np.ndarray:
@@ -153,7 +134,7 @@ class SingleFrame(torch.nn.Module):
         return self.net(x[:, 3:6])
 
 
-class RestorationPipeline:
+class RestorationPipeline(FileJob):
     """Run a frame restorer over a video, streaming; see ``DeblurPipeline`` and ``EnhancePipeline``."""
 
     task = "restore"
@@ -163,31 +144,18 @@ class RestorationPipeline:
             raise OptionError(f"--denoise must be 0 to 3, not {denoise_level}")
         self.restorer, self.scale, self.denoise_level = restorer, scale, denoise_level
 
+    def plan(self, info: VideoInfo) -> JobPlan:
+        return JobPlan(info.width * self.scale, info.height * self.scale, info.fps, self.tag, total=info.frame_count)
+
+    def transform(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan) -> Iterator[np.ndarray]:
+        return self.stream(frames)
+
     def __call__(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
                  encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
-                 image_fps: Any = None) -> RestorationOutput:
+                 image_fps: Any = None) -> JobOutput:
         """Restore the video (or image folder) ``input`` (a path, or what :func:`probe` said of it) into
         ``output`` (default: beside it, named after the task)."""
-        started = time.perf_counter()
-        encode = encode or EncodeSettings()
-        encode.validate()
-        # 1. check inputs
-        info = input if isinstance(input, VideoInfo) else \
-            probe(input, parse_rate(image_fps) if image_fps is not None else None)
-        out_path = Path(output) if output is not None else default_output(info.path, self.tag, encode.codec)
-        container_for(out_path)
-        w, h = info.width * self.scale, info.height * self.scale
-        # 2. stream: read -> restore (with neighbours) -> write
-        n = 0
-        with VideoReader(info) as reader, \
-                VideoWriter(out_path, w, h, info.fps, source=info, settings=encode, deep=reader.dtype == np.uint16,
-                            keep_audio=keep_audio) as writer, \
-                progress_bar(info.frame_count, self.task, enabled=progress) as bar:
-            for frame in self.stream(reader):
-                writer.write(frame)
-                n += 1
-                bar.update(1)
-        return RestorationOutput(out_path, n, info.fps, (w, h), time.perf_counter() - started)
+        return self.run(input, output, encode=encode, keep_audio=keep_audio, progress=progress, image_fps=image_fps)
 
     def stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """The frame-level transform: restored frames, one per input frame, as they are ready.
