@@ -370,7 +370,7 @@ def test_parser_of_one_command_parses_as_the_whole_one():
     cases = [["interpolate", "in.mp4", "--factor", "3", "-o", "o.mkv"], ["deblur", "in.mp4", "--quiet"],
              ["enhance", "in.mp4", "--scale", "4", "--denoise", "2"], ["generate", "a red circle moving left"],
              ["train", "lora", "--data", "d", "--caption", "a purple circle"], ["train", "t2v", "--context-frames", "0.5"],
-             ["finetune", "deblur", "--data", "d"]]
+             ["finetune", "deblur", "--data", "d"], ["compare", "a.mp4", "b.mp4", "--mode", "wipe"]]
     assert {c[0] for c in cases} == set(COMMANDS)
     for argv in cases:
         assert vars(build_parser(argv[0]).parse_args(argv)) == vars(build_parser().parse_args(argv))
@@ -402,3 +402,35 @@ def test_generate_refuses_half_precision_on_the_cpu(tmp_path):
     r = vidgen("generate", "a red circle moving left", "-o", str(tmp_path / "g.mp4"), "--device", "cpu",
                "--precision", "fp16")
     assert r.returncode == 2 and "needs a CUDA device" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_compare_side_by_side_with_per_frame_psnr_and_a_plot(tmp_path):
+    from helpers import read_rgb
+
+    rgb = ("-c:v", "ffv1", "-pix_fmt", "bgr0")
+    a = make_video(tmp_path / "a.mkv", size="96x54", seconds=0.4, vcodec=rgb)
+    b = make_video(tmp_path / "b.mkv", size="96x54", seconds=0.4, vcodec=rgb, extra=("-vf", "noise=alls=20:allf=t"))
+    out, png = tmp_path / "ab.mkv", tmp_path / "q.png"
+    r = vidgen("compare", str(a), str(b), "-o", str(out), "--codec", "ffv1", "--plot", str(png))
+    assert r.returncode == 0, r.stderr
+    fa, fb = read_rgb(a).astype(float), read_rgb(b).astype(float)
+    want = [10 * np.log10(255 ** 2 / np.mean((x - y) ** 2)) for x, y in zip(fa, fb)]
+    got = [float(line.split("\t")[1]) for line in r.stdout.strip().splitlines()]
+    assert np.allclose(got, want, atol=1e-3) and len(got) == len(fa)
+    side = read_rgb(out)
+    np.testing.assert_array_equal(side[:, :, :96], read_rgb(a))
+    np.testing.assert_array_equal(side[:, :, 96:], read_rgb(b))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_diff_of_a_video_with_itself_is_black_and_lengths_must_match(tmp_path):
+    from helpers import read_rgb
+
+    a = make_video(tmp_path / "a.mkv", size="96x54", seconds=0.4, vcodec=("-c:v", "ffv1", "-pix_fmt", "bgr0"))
+    r = vidgen("compare", str(a), str(a), "-o", str(tmp_path / "d.mkv"), "--mode", "diff", "--codec", "ffv1")
+    assert r.returncode == 0, r.stderr
+    assert read_rgb(tmp_path / "d.mkv").max() == 0
+    short = make_video(tmp_path / "s.mkv", size="96x54", seconds=0.2)
+    r = vidgen("compare", str(a), str(short), "-o", str(tmp_path / "x.mp4"))
+    assert r.returncode == 1 and "same length" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.mp4").exists() and not list(tmp_path.glob(".x.mp4*"))

@@ -1,0 +1,11 @@
+"""``vidgen enhance``: upscale x2/x4 and clean up compression and noise. Options and running: :mod:`vidgen.commands.restore`."""
+
+from __future__ import annotations
+
+from .restore import add_restore
+
+PROBES_INPUT = True  # the CLI starts probing the input while the imports run
+
+
+def add(sub) -> None:
+    add_restore(sub, "enhance")
