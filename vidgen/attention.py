@@ -24,7 +24,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-BACKENDS = ("auto", "xformers", "sdpa", "chunked", "naive")
+from .choices import ATTENTION_BACKENDS
 
 
 def xformers_available() -> bool:
@@ -111,7 +111,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
         out = xops.memory_efficient_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
                                               attn_bias=bias, scale=scale)
         return out.transpose(1, 2)
-    raise ValueError(f"unknown attention backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    raise ValueError(f"unknown attention backend {backend!r}: choose one of {', '.join(ATTENTION_BACKENDS)}")
 
 
 class VidgenAttnProcessor:
@@ -122,8 +122,8 @@ class VidgenAttnProcessor:
     """
 
     def __init__(self, backend: str = "auto", q_chunk: int = 1024, k_chunk: int = 4096):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown attention backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+        if backend not in ATTENTION_BACKENDS:
+            raise ValueError(f"unknown attention backend {backend!r}: choose one of {', '.join(ATTENTION_BACKENDS)}")
         self.backend, self.q_chunk, self.k_chunk = backend, q_chunk, k_chunk
 
     def __call__(self, attn, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,

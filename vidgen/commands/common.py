@@ -49,7 +49,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_encode_options(p: argparse.ArgumentParser, has_input: bool = True) -> None:
     g = p.add_argument_group("output encoding")
-    g.add_argument("--codec", default="h264", choices=["h264", "h265", "vp9", "ffv1"],
+    from ..io.writer import CODECS
+
+    g.add_argument("--codec", default="h264", choices=CODECS,
                    help="video codec (default h264 in .mp4). ffv1 is lossless (.mkv)"
                         + (" and keeps the input's pixel format, RGB included" if has_input else ""))
     g.add_argument("--crf", type=int, default=None,

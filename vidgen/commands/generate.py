@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..choices import ATTENTION_BACKENDS, SCHEDULERS
 from ..errors import WeightsError
 from .common import add_device_options, add_encode_options, encode_settings, positive_int, size
 
@@ -45,10 +46,10 @@ def add(sub) -> None:
                         "(models with one; default: the model's setting, 8 for vidgen's own; 1 = off)")
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
-    g.add_argument("--scheduler", default="ddim", choices=["ddim", "dpm"], help="sampler (default ddim)")
+    g.add_argument("--scheduler", default="ddim", choices=SCHEDULERS, help="sampler (default ddim)")
     g.add_argument("--fps", default="8", help="frame rate of the output (default 8)")
     r = p.add_argument_group("memory and speed")
-    r.add_argument("--attention", default="auto", choices=["auto", "sdpa", "chunked", "xformers", "naive"],
+    r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
                    help="attention kernel (default auto: xformers on CUDA if installed, else PyTorch SDPA)")
     r.add_argument("--vae-slicing", action="store_true", help="decode one frame at a time")
     r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..choices import DENOISE_STRENGTH, ENHANCE_SCALES
 from ..errors import OptionError
 from .common import adapted, add_common, add_device_options, add_encode_options, encode_settings, positive_int
 
@@ -33,8 +34,8 @@ def add_restore(sub, task: str) -> None:
     add_common(p)
     m = p.add_argument_group("method")
     if task == "enhance":
-        m.add_argument("--scale", type=int, default=2, choices=[1, 2, 4], help="output size / input size (default 2)")
-        m.add_argument("--denoise", type=int, default=0, choices=[0, 1, 2, 3],
+        m.add_argument("--scale", type=int, default=2, choices=ENHANCE_SCALES, help="output size / input size (default 2)")
+        m.add_argument("--denoise", type=int, default=0, choices=tuple(DENOISE_STRENGTH),
                        help="extra non-local-means denoising before restoration, 0 (off, default) to 3 (strong)")
         m.add_argument("--model", default="learned", metavar="NAME",
                        help="learned (default), classical (Lanczos), or esrgan:PATH for a Real-ESRGAN .pth "

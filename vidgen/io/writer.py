@@ -35,6 +35,7 @@ CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", "
 CODECS = ("h264", "h265", "vp9", "ffv1")
 DEFAULT_CRF = {"h264": 18, "h265": 20, "vp9": 24}
 _ENCODER = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "ffv1": "ffv1"}
+CODECS = tuple(_ENCODER)  # --codec
 _CODEC_CONTAINERS = {
     "h264": ("mp4", "mov", "matroska", "avi"),
     "h265": ("mp4", "mov", "matroska"),

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import torch
 
+from ..choices import DENOISE_STRENGTH, ENHANCE_SCALES
 from ..devices import choose
 from ..errors import OptionError
 from ..interpolators.classical import FlowAligner
@@ -28,7 +29,6 @@ from ..weights import DEBLUR, ENHANCE_X2, shipped
 from .job import FileJob, JobOutput, JobPlan
 
 log = logging.getLogger("vidgen")
-DENOISE_STRENGTH = {0: 0, 1: 3, 2: 6, 3: 10}  # --denoise LEVEL -> OpenCV non-local means h
 
 
 def denoise(frame: np.ndarray, level: int) -> np.ndarray:
@@ -214,7 +214,7 @@ class EnhancePipeline(RestorationPipeline):
     @classmethod
     def from_pretrained(cls, scale: int = 2, model: str = "learned", weights: str | os.PathLike | None = None,
                         denoise_level: int = 0, **restorer_kw) -> EnhancePipeline:
-        if scale not in (1, 2, 4):
+        if scale not in ENHANCE_SCALES:
             raise OptionError(f"--scale must be 1, 2 or 4, not {scale}")
         if model == "classical":
             restorer = ClassicalUpscaler(scale)

@@ -19,10 +19,10 @@ from pathlib import Path
 import torch
 
 from ..attention import set_attention_backend
+from ..choices import SCHEDULERS
 from ..errors import OptionError, WeightsError
 
 log = logging.getLogger("vidgen")
-SCHEDULERS = ("ddim", "dpm")
 DEFAULT_GUIDANCE = 7.5  # classifier-free guidance for models that name none (diffusers' text-to-video default)
 
 
