@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from vidgen.interpolators.classical import FlowAligner, warp
+from vidgen.interpolators.classical import FlowAligner, consistency, warp
 from vidgen.io.reader import VideoReader
 from vidgen.metrics import psnr
 from vidgen.pipelines.restoration import DeblurPipeline, EnhancePipeline, FrameRestorer, windows
@@ -37,10 +37,7 @@ def warping_error(outputs: list[np.ndarray], inputs: list[np.ndarray]) -> float:
         a, b = cv2.resize(inputs[t], (w, h)), cv2.resize(inputs[t - 1], (w, h))
         f = aligner.flow(a, b)  # a(x) ~ b(x + f)
         back = aligner.flow(b, a)
-        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-        fb = warp(back, f, cv2.INTER_LINEAR) + f
-        ok = (np.linalg.norm(fb, axis=2) < 1.0) & (gx + f[..., 0] >= 0) & (gx + f[..., 0] <= w - 1) \
-            & (gy + f[..., 1] >= 0) & (gy + f[..., 1] <= h - 1)
+        ok = consistency(f, back, 1.0) > np.exp(-1.0)  # agree within a pixel and stay in the frame
         prev_on_cur = warp(outputs[t - 1].astype(np.float32), f, cv2.INTER_LINEAR)
         d = (outputs[t].astype(np.float32) - prev_on_cur) ** 2
         errs.append(float(np.sqrt(d[ok].mean())))

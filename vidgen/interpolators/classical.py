@@ -73,8 +73,9 @@ def _to_gray8(frame: np.ndarray, scale: float) -> np.ndarray:
     return g
 
 
-def _consistency(fab: np.ndarray, fba: np.ndarray, k: float) -> np.ndarray:
-    """exp(-k * |F_ab(x) + F_ba(x + F_ab(x))|), zero where x + F_ab(x) leaves the frame."""
+def consistency(fab: np.ndarray, fba: np.ndarray, k: float) -> np.ndarray:
+    """Forward-backward consistency of two flows: exp(-k * |F_ab(x) + F_ba(x + F_ab(x))|), zero where
+    x + F_ab(x) leaves the frame (``(h, w)`` in [0, 1]; above exp(-k) means they agree within a pixel)."""
     h, w = fab.shape[:2]
     gx, gy = _grid(h, w)
     mx, my = gx + fab[..., 0], gy + fab[..., 1]
@@ -134,8 +135,8 @@ class ClassicalInterpolator:
         f01 = self._dis.calc(g0, g1, None)
         f10 = self._dis.calc(g1, g0, None)
         k = self.config.consistency_scale
-        return PairState(frame0, frame1, g0.shape[1] / w, f01, f10, _consistency(f01, f10, k),
-                         _consistency(f10, f01, k))
+        return PairState(frame0, frame1, g0.shape[1] / w, f01, f10, consistency(f01, f10, k),
+                         consistency(f10, f01, k))
 
     def motion_at(self, state: PairState, t: float) -> np.ndarray:
         """The motion (I0 -> I1 displacement, flow resolution) of the pixel seen at x at time t.
