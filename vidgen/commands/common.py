@@ -89,3 +89,28 @@ def adapted(args: argparse.Namespace, task: str, weights: str | None):
     from ..training.adapt import adapted_weights
 
     return adapted_weights(task, args.input, args.adapt, base=weights, progress=not args.quiet)
+
+
+def add_model_command(models, name: str, add_options, func, defaults: dict | None = None, **parser_kw):
+    """One ``vidgen train|finetune MODEL`` parser: its options (``add_options(parser)``), ``-q``, and ``func``."""
+    p = models.add_parser(name, **parser_kw)
+    add_options(p)
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=func, **(defaults or {}))
+    return p
+
+
+def add_models_group(sub, name: str, help: str, description: str):
+    """``vidgen train`` / ``vidgen finetune``: a command whose first argument names a model."""
+    group = sub.add_parser(name, help=help, description=description)
+    return group.add_subparsers(dest="model", metavar="MODEL", parser_class=Parser, required=True)
+
+
+def run_training(train, cfg, args: argparse.Namespace, then: str = "") -> int:
+    """Run a trainer's ``train(cfg, resume, progress, command)`` for a parsed command and say what it wrote."""
+    import logging
+    import sys
+
+    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
+    logging.getLogger("vidgen").info(f"wrote {path}" + (then.format(path=path) if then else ""))
+    return 0

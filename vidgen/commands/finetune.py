@@ -3,38 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import logging
-import sys
 
-from .common import Parser
-
-log = logging.getLogger("vidgen")
+from .common import add_model_command, add_models_group, run_training
 
 
 def add(sub) -> None:
-    from ..training.config import add_arguments, add_restore_arguments
+    from ..training.config import RESTORE_WEIGHTS, add_arguments, add_restore_arguments
 
-    ft = sub.add_parser("finetune", help="adapt a shipped model to your own footage",
-                        description="Fine-tune a shipped model on a folder of your videos and write an adapter "
-                                    "file that the matching command loads with --adapter.")
-    fts = ft.add_subparsers(dest="model", metavar="MODEL", parser_class=Parser, required=True)
-    fi = fts.add_parser("interpolate", help="adapt --model learned to your footage",
-                        description="Fine-tune the learned interpolator on your videos (self-supervised: frames "
-                                    "between two others are the truth; the last 10%% of each video is held out "
-                                    "for validation). Writes OUT/adapter.safetensors; use it with "
-                                    "'vidgen interpolate --model learned --adapter OUT/adapter.safetensors'.")
-    add_arguments(fi, finetune=True)
-    fi.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    fi.set_defaults(func=_cmd_finetune_interpolate)
+    fts = add_models_group(sub, "finetune", help="adapt a shipped model to your own footage",
+                           description="Fine-tune a shipped model on a folder of your videos and write an adapter "
+                                       "file that the matching command loads with --adapter.")
+    add_model_command(fts, "interpolate", lambda p: add_arguments(p, finetune=True), _cmd_finetune_interpolate,
+                      help="adapt --model learned to your footage",
+                      description="Fine-tune the learned interpolator on your videos (self-supervised: frames "
+                                  "between two others are the truth; the last 10%% of each video is held out "
+                                  "for validation). Writes OUT/adapter.safetensors; use it with "
+                                  "'vidgen interpolate --model learned --adapter OUT/adapter.safetensors'.")
     for task in ("deblur", "enhance"):
-        ft_t = fts.add_parser(task, help=f"adapt the {task} model to your footage",
-                              description=f"Fine-tune the shipped {task} model on your videos, self-supervised: "
-                                          "your sharpest frames are degraded the way training degrades footage. "
-                                          f"Writes OUT/{'deblur' if task == 'deblur' else 'enhance_x2'}.safetensors "
-                                          f"for 'vidgen {task} --weights FILE'.")
-        add_restore_arguments(ft_t, task, finetune=True)
-        ft_t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-        ft_t.set_defaults(func=_cmd_finetune_restore, task=task)
+        add_model_command(fts, task, lambda p, task=task: add_restore_arguments(p, task, finetune=True),
+                          _cmd_finetune_restore, {"task": task}, help=f"adapt the {task} model to your footage",
+                          description=f"Fine-tune the shipped {task} model on your videos, self-supervised: "
+                                      "your sharpest frames are degraded the way training degrades footage. "
+                                      f"Writes OUT/{RESTORE_WEIGHTS[task]} for 'vidgen {task} --weights FILE'.")
 
 
 def _cmd_finetune_interpolate(args: argparse.Namespace) -> int:
@@ -43,9 +33,7 @@ def _cmd_finetune_interpolate(args: argparse.Namespace) -> int:
 
     cfg = config_from_args(args, finetune=True)
     cfg.split = finetune_split(cfg)
-    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
-    log.info(f"wrote {path}; use it with: vidgen interpolate IN --model learned --adapter {path}")
-    return 0
+    return run_training(train, cfg, args, "; use it with: vidgen interpolate IN --model learned --adapter {path}")
 
 
 def _cmd_finetune_restore(args: argparse.Namespace) -> int:
@@ -54,6 +42,4 @@ def _cmd_finetune_restore(args: argparse.Namespace) -> int:
 
     cfg = restore_config_from_args(args, args.task, finetune=True)
     cfg.split = finetune_split(cfg)
-    path = train(cfg, resume=args.resume, progress=not args.quiet, command="vidgen " + " ".join(sys.argv[1:]))
-    log.info(f"wrote {path}; use it with: vidgen {args.task} IN --weights {path}")
-    return 0
+    return run_training(train, cfg, args, f"; use it with: vidgen {args.task} IN --weights {{path}}")
