@@ -44,15 +44,23 @@ def adapted_weights(task: str, video: str | os.PathLike, steps: int, base: str |
 
     if steps < 1:
         raise OptionError("--adapt must be at least 1 step")
+    from ..io.probe import probe
+
     video = Path(video)
     if not video.is_file():
         raise InputError(f"--adapt needs a video file to learn from; {video} is not one")
+    info = probe(video)
+    # training crops must fit inside the frames (multiples of 32, at least 64): small videos use smaller ones
+    crop = min(192 if task == "interpolate" else 128, min(info.width, info.height) // 32 * 32)
+    if crop < 64:
+        raise InputError(f"--adapt needs frames of at least 64x64 to learn from; {video.name} is "
+                         f"{info.width}x{info.height}")
     tmp = Path(tempfile.mkdtemp(prefix="vidgen-adapt-"))
     try:
         data = tmp / "data"
         data.mkdir()
         (data / ("input" + video.suffix.lower())).symlink_to(video.resolve())
-        common = dict(data=[str(data)], out=str(tmp / "run"), steps=steps, lr=1e-4, synthetic_ratio=0.0,
+        common = dict(data=[str(data)], out=str(tmp / "run"), steps=steps, lr=1e-4, synthetic_ratio=0.0, crop=crop,
                       eval_every=steps, save_every=steps, val_samples=8, seed=seed, max_frames=max_frames,
                       warmup=max(1, min(20, steps // 10)))
         if task == "interpolate":

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from ..errors import OptionError
+from ..errors import InputError, OptionError
 from ..metrics import psnr_batch
 from ..weights import DEBLUR
 from ..interpolators.classical import FlowAligner
@@ -163,7 +163,10 @@ def build_data(cfg: RestoreTrainConfig) -> tuple[RestorationSamples, list, str]:
         c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, 2 * cfg.crop, cfg.seed, cfg.max_side)
         clips += c_train
         val_clips += c_val
-    clips = [c for c in clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]
+    usable = [c for c in clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]
+    if clips and not usable:
+        raise InputError(f"no video is at least {cfg.crop}x{cfg.crop} with 5 frames in a shot: lower --crop")
+    clips = usable
     val_clips = [c for c in val_clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]
     centres = None
     if cfg.sharpest > 0:
