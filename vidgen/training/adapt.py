@@ -22,6 +22,7 @@ import contextlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,15 +64,17 @@ def adapted_weights(task: str, video: str | os.PathLike, steps: int, base: str |
         common = dict(data=[str(data)], out=str(tmp / "run"), steps=steps, lr=1e-4, synthetic_ratio=0.0, crop=crop,
                       eval_every=steps, save_every=steps, val_samples=8, seed=seed, max_frames=max_frames,
                       warmup=max(1, min(20, steps // 10)))
-        if task == "interpolate":
-            cfg = TrainConfig(**common, init=base or str(shipped(INTERP_REFINER)))
-            path = train_interpolation(cfg, progress=progress, command=f"vidgen interpolate --adapt {steps}")
-        elif task in RESTORE_WEIGHTS:
-            cfg = RestoreTrainConfig(**common, task=task, sharpest=0.5 if task == "deblur" else 0.0,
-                                     init=base or str(shipped(RESTORE_WEIGHTS[task])))
-            path = train_restoration(cfg, progress=progress, command=f"vidgen {task} --adapt {steps}")
-        else:
-            raise OptionError(f"--adapt is for interpolate, deblur and enhance, not {task}")
+        # the trainers report on stdout; here that belongs to the job's output, so their lines go to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            if task == "interpolate":
+                cfg = TrainConfig(**common, init=base or str(shipped(INTERP_REFINER)))
+                path = train_interpolation(cfg, progress=progress, command=f"vidgen interpolate --adapt {steps}")
+            elif task in RESTORE_WEIGHTS:
+                cfg = RestoreTrainConfig(**common, task=task, sharpest=0.5 if task == "deblur" else 0.0,
+                                         init=base or str(shipped(RESTORE_WEIGHTS[task])))
+                path = train_restoration(cfg, progress=progress, command=f"vidgen {task} --adapt {steps}")
+            else:
+                raise OptionError(f"--adapt is for interpolate, deblur and enhance, not {task}")
         _report(tmp / "run" / "log.jsonl")
         yield path
     finally:
