@@ -3,6 +3,7 @@ them, so a command's ``choices`` and the library never disagree (and ``vidgen --
 
 from __future__ import annotations
 
+CODECS = ("h264", "h265", "vp9", "ffv1")  # --codec: libx264, libx265, libvpx-vp9, ffv1
 ATTENTION_BACKENDS = ("auto", "xformers", "sdpa", "chunked", "naive")  # vidgen.attention
 SCHEDULERS = ("ddim", "dpm")  # text-to-video samplers: DDIM, DPM-Solver++
 ENHANCE_SCALES = (1, 2, 4)  # vidgen enhance --scale

@@ -49,7 +49,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 def add_encode_options(p: argparse.ArgumentParser, has_input: bool = True) -> None:
     g = p.add_argument_group("output encoding")
-    from ..io.writer import CODECS
+    from ..choices import CODECS
 
     g.add_argument("--codec", default="h264", choices=CODECS,
                    help="video codec (default h264 in .mp4). ffv1 is lossless (.mkv)"

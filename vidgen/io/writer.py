@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..choices import CODECS
 from ..errors import OptionError, OutputError
 from .color import ENCODE_SWS_FLAGS, ColorSpec, color_spec, default_matrix
 from .ffmpeg import ffmpeg_exe, last_error_line, popen
@@ -32,10 +33,8 @@ from .probe import VideoInfo
 log = logging.getLogger("vidgen")
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
-CODECS = ("h264", "h265", "vp9", "ffv1")
 DEFAULT_CRF = {"h264": 18, "h265": 20, "vp9": 24}
-_ENCODER = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "ffv1": "ffv1"}
-CODECS = tuple(_ENCODER)  # --codec
+_ENCODER = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "ffv1": "ffv1"}  # one per CODECS entry
 _CODEC_CONTAINERS = {
     "h264": ("mp4", "mov", "matroska", "avi"),
     "h265": ("mp4", "mov", "matroska"),
