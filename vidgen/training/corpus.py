@@ -19,7 +19,7 @@ Layout of a built corpus::
 
 The split is by source: a whole photograph or clip is either training or validation
 (``split`` in the manifest), never crops of one in both. The benchmark clips
-(``../shared/footage``) are not a source and never may be.
+(the shared footage folder) are not a source and never may be.
 """
 
 from __future__ import annotations
