@@ -148,7 +148,11 @@ def _fetch_deb(package: str, version: str, cache: Path) -> Path:
     found = sorted(cache.glob(prefix + "*.deb"))
     if found:
         return found[0]
-    res = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=cache, capture_output=True, text=True)
+    try:
+        res = subprocess.run(["apt-get", "download", f"{package}={version}"], cwd=cache, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise InputError(f"apt-get is not here: the corpus is built from Debian packages; put {prefix}*.deb in "
+                         f"{cache} by hand to build it elsewhere") from None
     if res.returncode != 0:
         raise InputError(f"apt-get download {package}={version} failed ({res.stderr.strip().splitlines()[-1:]}); "
                          "run 'apt-get update' first, or put the .deb in the cache folder")
