@@ -28,6 +28,7 @@ Scene cuts, repeated frames (animation on twos, stalls) and re-timing belong to 
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from typing import Any
@@ -57,10 +58,7 @@ def _checked(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
 def _apply(frames: Any, job: Callable[[Iterator[np.ndarray]], Iterator[np.ndarray]]) -> Any:
     """Run ``job`` (an iterator of frames -> an iterator of frames) on ``frames`` of any kind the
     module docstring lists, and return the same kind."""
-    try:
-        import torch
-    except ImportError:  # numpy-only use
-        torch = None
+    torch = sys.modules.get("torch")  # not loaded yet: frames cannot be a tensor, and numpy jobs need no torch
     if torch is not None and isinstance(frames, torch.Tensor):
         if frames.ndim != 5 or frames.shape[1] != 3 or not frames.is_floating_point():
             raise InputError(f"a tensor of frames is float (B, 3, T, H, W) in [0, 1], not {tuple(frames.shape)} "
