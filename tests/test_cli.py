@@ -351,12 +351,6 @@ def test_partial_output_of_a_killed_run_is_removed_by_the_next_run(tmp_path):
     assert out.exists() and not any(p.exists() for p in left) and other.exists()
 
 
-def test_output_dash_is_refused_in_one_line(tmp_path, sample):
-    r = vidgen("interpolate", str(sample), "-o", "-", cwd=tmp_path)
-    assert r.returncode != 0 and "pipe" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "-").exists()
-
-
 @pytest.mark.parametrize("tile", ["1", "32", "100"])
 def test_too_small_tile_is_refused_in_one_line(tmp_path, sample, tile):
     r = vidgen("enhance", str(sample), "-o", str(tmp_path / "o.mp4"), "--tile", tile)

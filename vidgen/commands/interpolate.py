@@ -6,8 +6,8 @@ import argparse
 import logging
 
 from ..errors import OptionError
-from .common import (adapted, add_common, add_device_options, add_encode_options, encode_settings, positive_int,
-                     whole_number)
+from .common import (adapted, add_common, add_device_options, add_encode_options, add_job_options, each_input,
+                     encode_settings, positive_int, resume_key, shown, whole_number)
 
 log = logging.getLogger("vidgen")
 PROBES_INPUT = True  # the CLI starts probing the input while the imports run
@@ -53,6 +53,7 @@ def add(sub) -> None:
                         "resolution (default 960 for classical, 512 for learned; higher is slower and finer)")
     add_device_options(m)
     add_encode_options(p)
+    add_job_options(p)
     p.set_defaults(func=run)
 
 
@@ -66,18 +67,26 @@ def run(args: argparse.Namespace) -> int:
         if args.adapter:
             raise OptionError("--adapt and --adapter: give one (--adapt makes its own adapter)")
         args.model = "learned"
+    InterpolationPipeline.check_inputs(args.factor, args.fps)
     encode = encode_settings(args)
-    with adapted(args, "interpolate", args.adapter) as adapter:
-        interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter,
-                                   device=args.device, precision=args.precision)
-        pipe = InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
-                                     detect_cuts=not args.no_scene_detect)
-        res = pipe(args.input, args.output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,
-                   encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
-                   image_fps=args.input_fps)
-    if not args.quiet:
-        s = res.stats
-        log.info(f"wrote {res.path}: {s.frames_out} frames at {float(res.fps):.6g} fps from {s.frames_in} "
-                 f"({s.interpolated} generated, {s.cuts} scene cuts, {s.duplicates} repeated frames re-timed) "
-                 f"in {res.seconds:.1f} s")
-    return 0
+    pipes: dict = {}  # one pipeline per adapter: a batch without --adapt loads its model once
+
+    def job(input: str, output: str | None) -> None:
+        with adapted(args, "interpolate", args.adapter, input) as adapter:
+            if adapter not in pipes:
+                pipes.clear()
+                interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter,
+                                           device=args.device, precision=args.precision)
+                pipes[adapter] = InterpolationPipeline(interp, dedup=not args.no_dedup,
+                                                       max_duplicate_run=args.max_dup_run,
+                                                       detect_cuts=not args.no_scene_detect)
+            res = pipes[adapter](input, output, factor=args.factor, fps=args.fps, slowmo=args.slowmo, encode=encode,
+                                 keep_audio=not args.no_audio, progress=not args.quiet, image_fps=args.input_fps,
+                                 resume=resume_key(args), segment_seconds=args.segment)
+        if not args.quiet:
+            s = res.stats
+            log.info(f"wrote {shown(res.path)}: {res.frames} frames at {float(res.fps):.6g} fps from {s.frames_in} "
+                     f"({s.interpolated} generated, {s.cuts} scene cuts, {s.duplicates} repeated frames re-timed) "
+                     f"in {res.seconds:.1f} s")
+
+    return each_input(args, "interpolated", job)

@@ -7,7 +7,8 @@ import logging
 
 from ..choices import DENOISE_STRENGTH, ENHANCE_SCALES
 from ..errors import OptionError
-from .common import adapted, add_common, add_device_options, add_encode_options, encode_settings, positive_int
+from .common import (adapted, add_common, add_device_options, add_encode_options, add_job_options, each_input,
+                     encode_settings, positive_int, resume_key, shown)
 
 log = logging.getLogger("vidgen")
 
@@ -52,29 +53,37 @@ def add_restore(sub, task: str) -> None:
                    help="frames larger than this are processed in overlapping tiles of this size (default 768)")
     add_device_options(m)
     add_encode_options(p)
+    add_job_options(p)
     p.set_defaults(func=run_restore, task=task)
 
 
 def run_restore(args: argparse.Namespace) -> int:
-    from ..io.probe import probe
-    from ..pipelines.job import parse_rate
-
-    # the input is checked before torch loads (2 s and 250 MB for a one-line error otherwise)
-    info = probe(args.input, parse_rate(args.input_fps) if args.input_fps is not None else None)
-    from ..pipelines.restoration import DeblurPipeline, EnhancePipeline
-
-    kw = dict(tile=args.tile, temporal=not args.no_temporal, device=args.device, precision=args.precision)
-    encode = encode_settings(args)
     if args.adapt and args.task == "enhance" and args.model != "learned":
         raise OptionError("--adapt fine-tunes vidgen's own network: it needs --model learned")
-    with adapted(args, args.task, args.weights) as weights:
-        if args.task == "deblur":
-            pipe = DeblurPipeline.from_pretrained(weights, **kw)
-        else:
-            pipe = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model, weights=weights,
-                                                   denoise_level=args.denoise, **kw)
-        res = pipe(info, args.output, encode=encode, keep_audio=not args.no_audio, progress=not args.quiet)
-    if not args.quiet:
-        log.info(f"wrote {res.path}: {res.frames} frames, {res.size[0]}x{res.size[1]}, in {res.seconds:.1f} s "
-                 f"({res.seconds / max(res.frames, 1):.2f} s per frame)")
-    return 0
+    encode = encode_settings(args)
+    pipes: dict = {}  # one pipeline per weights file: a batch without --adapt loads its model once
+
+    def job(input: str, output: str | None) -> None:
+        from ..io.probe import probe
+        from ..pipelines.job import parse_rate
+
+        # the input is checked before torch loads (2 s and 250 MB for a one-line error otherwise)
+        info = probe(input, parse_rate(args.input_fps) if args.input_fps is not None else None)
+        from ..pipelines.restoration import DeblurPipeline, EnhancePipeline
+
+        kw = dict(tile=args.tile, temporal=not args.no_temporal, device=args.device, precision=args.precision)
+        with adapted(args, args.task, args.weights, input) as weights:
+            if weights not in pipes:
+                pipes.clear()
+                if args.task == "deblur":
+                    pipes[weights] = DeblurPipeline.from_pretrained(weights, **kw)
+                else:
+                    pipes[weights] = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model,
+                                                                     weights=weights, denoise_level=args.denoise, **kw)
+            res = pipes[weights](info, output, encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
+                                 resume=resume_key(args), segment_seconds=args.segment)
+        if not args.quiet:
+            log.info(f"wrote {shown(res.path)}: {res.frames} frames, {res.size[0]}x{res.size[1]}, in "
+                     f"{res.seconds:.1f} s ({res.seconds / max(res.frames, 1):.2f} s per frame)")
+
+    return each_input(args, "deblurred" if args.task == "deblur" else "enhanced", job)

@@ -305,6 +305,10 @@ def probe(path: str | os.PathLike, image_fps: Fraction | None = None) -> VideoIn
 
 
 def _probe(path: str | os.PathLike, image_fps: Fraction | None) -> VideoInfo:
+    if str(path) == "-":
+        from .pipes import probe_stdin
+
+        return probe_stdin()
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p} does not exist")

@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InputError
 from .color import DECODE_SWS_FLAGS, color_spec
 from .ffmpeg import ffmpeg_exe, last_error_line, popen
+from .pipes import is_stdio, stdin_stream
 from .probe import VideoInfo, probe
 
 # ffmpeg's words for a file that ends before its index says it should.
@@ -85,8 +86,9 @@ class VideoReader:
     """
 
     def __init__(self, source: str | os.PathLike | VideoInfo, image_fps: Fraction | None = None,
-                 prefetch: int = 2):
+                 prefetch: int = 2, start: int = 0):
         self.info = source if isinstance(source, VideoInfo) else probe(source, image_fps)
+        self.start = start  # frames (at info.fps) skipped before the first one read: decoded, not converted
         self.dtype = np.uint16 if self.info.bit_depth > 8 else np.uint8
         self.frames_read = 0
         self._proc: subprocess.Popen | None = None
@@ -95,10 +97,16 @@ class VideoReader:
         self._prefetch_depth = prefetch
         self._iter: _Prefetch | None = None
 
+    @property
+    def _name(self) -> str:
+        return "stdin" if is_stdio(self.info.path) else str(self.info.path)
+
     # -- decoding ---------------------------------------------------------------------------
     def _ffmpeg_args(self) -> list[str]:
         info = self.info
         filters = [f"fps={info.fps.numerator}/{info.fps.denominator}"]
+        if self.start:
+            filters.append(f"trim=start_frame={self.start},setpts=PTS-STARTPTS")
         pipe_fmt = "rgb48le" if self.dtype == np.uint16 else "rgb24"
         if info.is_rgb:
             filters.append(f"format={pipe_fmt}")
@@ -106,7 +114,8 @@ class VideoReader:
             spec = color_spec(info)
             filters.append(f"scale=in_color_matrix={spec.sws_matrix}:in_range={spec.range}"
                            f":flags={DECODE_SWS_FLAGS},format={pipe_fmt}")
-        return [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(info.path),
+        src = ["-i", "pipe:0"] if is_stdio(info.path) else ["-nostdin", "-i", str(info.path)]
+        return [ffmpeg_exe(), "-hide_banner", "-v", "error", *src,
                 "-map", "0:V:0", "-an", "-sn", "-dn", "-vf", ",".join(filters),
                 "-f", "rawvideo", "-pix_fmt", pipe_fmt, "pipe:1"]
 
@@ -121,8 +130,11 @@ class VideoReader:
         nbytes = h * w * 3 * np.dtype(self.dtype).itemsize
         # start_new_session: a Ctrl-C in the terminal reaches vidgen alone, which then stops
         # ffmpeg itself instead of racing it to a half-written end.
-        self._proc = popen(self._ffmpeg_args(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
+        piped = is_stdio(self.info.path)
+        self._proc = popen(self._ffmpeg_args(), stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, start_new_session=True)
+        if piped:
+            stdin_stream().feed(self._proc.stdin)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, daemon=True)
         self._stderr_thread.start()
         out = self._proc.stdout
@@ -142,15 +154,15 @@ class VideoReader:
         self._stderr_thread.join(timeout=5)
         log = "".join(self._stderr)
         if _TRUNCATED.search(log):
-            raise InputError(f"{self.info.path} is truncated or damaged: {last_error_line(log)}")
+            raise InputError(f"{self._name} is truncated or damaged: {last_error_line(log)}")
         if rc != 0:
-            raise InputError(f"{self.info.path} could not be decoded: {last_error_line(log)}")
+            raise InputError(f"{self._name} could not be decoded: {last_error_line(log)}")
 
     def _frames_from_images(self) -> Iterator[np.ndarray]:
         import cv2
 
         assert self.info.image_files is not None
-        for f in self.info.image_files:
+        for f in self.info.image_files[self.start:]:
             img = cv2.imread(str(f), cv2.IMREAD_UNCHANGED)
             if img is None:
                 raise InputError(f"{f} is not a readable image")
@@ -178,8 +190,8 @@ class VideoReader:
         for frame in (self._iter if self._iter is not None else src):
             self.frames_read += 1
             yield frame
-        if self.frames_read == 0:
-            raise InputError(f"{self.info.path} holds no decodable video frames")
+        if self.frames_read == 0 and not self.start:
+            raise InputError(f"{self._name} holds no decodable video frames")
 
     def close(self) -> None:
         """Stop decoding and release the ffmpeg process."""

@@ -28,30 +28,34 @@ from ..choices import CODECS
 from ..errors import OptionError, OutputError
 from .color import ENCODE_SWS_FLAGS, ColorSpec, color_spec, default_matrix
 from .ffmpeg import ffmpeg_exe, last_error_line, popen
+from .pipes import is_stdio, y4m_pix_fmt
 from .probe import VideoInfo
 
 log = logging.getLogger("vidgen")
 
-CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+              ".nut": "nut"}
 DEFAULT_CRF = {"h264": 18, "h265": 20, "vp9": 24}
 _ENCODER = {"h264": "libx264", "h265": "libx265", "vp9": "libvpx-vp9", "ffv1": "ffv1"}  # one per CODECS entry
 _CODEC_CONTAINERS = {
-    "h264": ("mp4", "mov", "matroska", "avi"),
-    "h265": ("mp4", "mov", "matroska"),
-    "vp9": ("webm", "matroska", "mp4"),
-    "ffv1": ("matroska", "avi", "mov"),
+    "h264": ("mp4", "mov", "matroska", "avi", "nut"),
+    "h265": ("mp4", "mov", "matroska", "nut"),
+    "vp9": ("webm", "matroska", "mp4", "nut"),
+    "ffv1": ("matroska", "avi", "mov", "nut"),
 }
 # Audio codecs each container takes as they are; anything else is re-encoded to the fallback.
 _AUDIO_OK = {
     "mp4": {"aac", "mp3", "ac3", "eac3", "alac", "flac", "opus"},
     "mov": {"aac", "mp3", "ac3", "eac3", "alac", "pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_s24be", "pcm_f32le"},
     "matroska": None,  # takes everything
+    "nut": None,
     "webm": {"opus", "vorbis"},
     "avi": {"mp3", "ac3", "pcm_s16le", "pcm_u8"},
 }
-_AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "avi": "libmp3lame", "matroska": "aac"}
+_AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "webm": "libopus", "avi": "libmp3lame", "matroska": "aac",
+                   "nut": "aac"}
 _TEXT_SUBS = {"subrip", "ass", "ssa", "webvtt", "mov_text", "text"}
-_SUB_TARGET = {"mp4": "mov_text", "mov": "mov_text", "matroska": None, "webm": "webvtt", "avi": None}
+_SUB_TARGET = {"mp4": "mov_text", "mov": "mov_text", "matroska": None, "webm": "webvtt", "avi": None, "nut": None}
 # ffv1 stores these pixel formats as they are; others map to the nearest one it has.
 _FFV1_SAME = {"yuv420p", "yuv422p", "yuv444p", "yuv410p", "yuv411p", "yuv440p", "gray", "bgr0", "gbrp",
               "yuv420p10le", "yuv422p10le", "yuv444p10le", "yuv420p12le", "yuv422p12le", "yuv444p12le",
@@ -114,6 +118,49 @@ def _is_rgb_fmt(pix_fmt: str) -> bool:
     return pix_fmt.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr"))
 
 
+def stream_args(container: str, suffix: str, src: VideoInfo | None, keep_audio: bool, keep_subtitles: bool
+                ) -> list[str]:
+    """ffmpeg maps and codecs copying the audio and subtitle streams of ``src`` (its input 1) into a
+    ``container`` file, re-encoding those the container cannot hold as they are."""
+    if src is None or src.is_image_sequence or not (src.audio or src.subtitles) or container == "yuv4mpegpipe":
+        return []
+    args: list[str] = []
+    ai = si = 0
+    if keep_audio:
+        ok = _AUDIO_OK[container]
+        for s in src.audio:
+            args += ["-map", f"1:{s.index}"]
+            if ok is None or s.codec in ok:
+                args += [f"-c:a:{ai}", "copy"]
+            else:
+                fallback = _AUDIO_FALLBACK[container]
+                args += [f"-c:a:{ai}", fallback]
+                log.warning(f"audio stream {s.index} ({s.codec}) cannot go into {suffix} "
+                            f"as it is; re-encoded to {fallback}")
+            ai += 1
+    if keep_subtitles:
+        target = _SUB_TARGET[container]
+        for s in src.subtitles:
+            if container == "avi":
+                log.warning(f"subtitle stream {s.index} dropped: .avi cannot hold subtitles")
+                continue
+            if target is None:
+                codec = "srt" if s.codec == "mov_text" else "copy"
+            elif s.codec == target or (target == "mov_text" and s.codec == "mov_text"):
+                codec = "copy"
+            elif s.codec in _TEXT_SUBS:
+                codec = target
+            else:
+                log.warning(f"subtitle stream {s.index} ({s.codec}, a bitmap format) dropped: "
+                            f"{suffix} cannot hold it; use .mkv to keep it")
+                continue
+            args += ["-map", f"1:{s.index}", f"-c:s:{si}", codec]
+            si += 1
+    if args:
+        args = ["-map_metadata", "1", "-map_chapters", "1", *args]
+    return args
+
+
 class VideoWriter:
     """Write ``(H, W, 3)`` RGB frames to a video file or a folder of PNGs, atomically.
 
@@ -138,7 +185,8 @@ class VideoWriter:
         self.deep = deep
         self.frames_written = 0
         self._pngs_written = 0
-        self.container = container_for(self.path)
+        self.to_stdout = is_stdio(self.path)
+        self.container = "yuv4mpegpipe" if self.to_stdout else container_for(self.path)
         self._keep_audio, self._keep_subs = keep_audio, keep_subtitles
         self._proc: subprocess.Popen | None = None
         self._stderr = b""
@@ -147,9 +195,12 @@ class VideoWriter:
         self._error: BaseException | None = None
         self._closed = False
         check_output_path(self.path, source.path if source is not None else None)
-        remove_stale_partials(self.path)
-        tag = f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.tmp_path = self.path.with_name(tag + self.path.suffix)
+        if self.to_stdout:  # a pipe has no name to rename into: frames go straight out
+            self.tmp_path = self.path
+        else:
+            remove_stale_partials(self.path)
+            tag = f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+            self.tmp_path = self.path.with_name(tag + self.path.suffix)
         if self.container is None:
             self.tmp_path.mkdir()
         else:
@@ -159,54 +210,16 @@ class VideoWriter:
         self._thread.start()
 
     # -- ffmpeg command -----------------------------------------------------------------------
-    def _stream_args(self) -> list[str]:
-        """Maps and codecs for the source's audio and subtitle streams."""
-        src = self.source
-        if src is None or src.is_image_sequence or not (src.audio or src.subtitles):
-            return []
-        args: list[str] = []
-        ai = si = 0
-        if self._keep_audio:
-            ok = _AUDIO_OK[self.container]
-            for s in src.audio:
-                args += ["-map", f"1:{s.index}"]
-                if ok is None or s.codec in ok:
-                    args += [f"-c:a:{ai}", "copy"]
-                else:
-                    fallback = _AUDIO_FALLBACK[self.container]
-                    args += [f"-c:a:{ai}", fallback]
-                    log.warning(f"audio stream {s.index} ({s.codec}) cannot go into {self.path.suffix} "
-                                        f"as it is; re-encoded to {fallback}")
-                ai += 1
-        if self._keep_subs:
-            target = _SUB_TARGET[self.container]
-            for s in src.subtitles:
-                if self.container == "avi":
-                    log.warning(f"subtitle stream {s.index} dropped: .avi cannot hold subtitles")
-                    continue
-                if target is None:
-                    codec = "srt" if s.codec == "mov_text" else "copy"
-                elif s.codec == target or (target == "mov_text" and s.codec == "mov_text"):
-                    codec = "copy"
-                elif s.codec in _TEXT_SUBS:
-                    codec = target
-                else:
-                    log.warning(f"subtitle stream {s.index} ({s.codec}, a bitmap format) dropped: "
-                                        f"{self.path.suffix} cannot hold it; use .mkv to keep it")
-                    continue
-                args += ["-map", f"1:{s.index}", f"-c:s:{si}", codec]
-                si += 1
-        if args:
-            args = ["-map_metadata", "1", "-map_chapters", "1", *args]
-        return args
-
     def _ffmpeg_cmd(self) -> list[str]:
         s = self.settings
-        if self.container not in _CODEC_CONTAINERS[s.codec]:
+        if not self.to_stdout and self.container not in _CODEC_CONTAINERS[s.codec]:
             raise OptionError(f"{s.codec} cannot go into {self.path.suffix}: use "
                               + " or ".join(sorted({k for k, v in CONTAINERS.items() if v in _CODEC_CONTAINERS[s.codec]})))
         pipe_fmt = "rgb48le" if self.deep else "rgb24"
-        out_fmt = output_pix_fmt(s, self.source, self.deep)
+        if self.to_stdout:
+            out_fmt = s.pix_fmt or y4m_pix_fmt(self.source.pix_fmt if self.source is not None else None, self.deep)
+        else:
+            out_fmt = output_pix_fmt(s, self.source, self.deep)
         spec: ColorSpec
         if self.source is not None and not self.source.is_image_sequence:
             spec = color_spec(self.source)
@@ -220,7 +233,7 @@ class VideoWriter:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "rawvideo", "-pix_fmt", pipe_fmt, "-s", f"{self.width}x{self.height}",
                "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0"]
-        streams = self._stream_args()
+        streams = stream_args(self.container, self.path.suffix, self.source, self._keep_audio, self._keep_subs)
         if streams:
             cmd += ["-i", str(self.source.path)]
         cmd += ["-map", "0:v"]
@@ -244,6 +257,9 @@ class VideoWriter:
         sar = self.source.sar if self.source is not None else Fraction(1)
         if sar != 1:  # a uniform scale keeps the pixels' aspect: the picture displays as the input did
             filters.append(f"setsar={sar.numerator}/{sar.denominator}")
+        if self.to_stdout:  # y4m: raw frames, rate and range in the header; deep formats are an extension
+            return cmd + ["-vf", ",".join(filters), "-pix_fmt", out_fmt, "-strict", "-1", "-f", "yuv4mpegpipe",
+                          "pipe:1"]
         cmd += ["-vf", ",".join(filters), "-c:v", _ENCODER[s.codec], "-pix_fmt", out_fmt]
         if s.codec == "ffv1":
             cmd += ["-level", "3", "-g", "1", "-slicecrc", "1"]
@@ -261,8 +277,8 @@ class VideoWriter:
 
     def _start_ffmpeg(self) -> None:
         cmd = self._ffmpeg_cmd()
-        self._proc = popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                           start_new_session=True)
+        self._proc = popen(cmd, stdin=subprocess.PIPE, stdout=None if self.to_stdout else subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, start_new_session=True)
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()
 
@@ -316,6 +332,8 @@ class VideoWriter:
             self._proc.wait()
             self._stderr_thread.join(timeout=5)
         msg = last_error_line(self._stderr.decode("utf-8", "replace")) if self._stderr else str(self._error)
+        if self.to_stdout and ("broken pipe" in msg.lower() or isinstance(self._error, BrokenPipeError)):
+            return OutputError(f"the program reading stdout closed it after {self.frames_written} frames; stopped")
         return OutputError(f"writing {self.path} failed: {msg}")
 
     def _raise_if_failed(self) -> None:
@@ -345,11 +363,12 @@ class VideoWriter:
             rc = self._proc.wait()
             self._stderr_thread.join(timeout=5)
             if rc != 0:
-                err = OutputError(f"writing {self.path} failed: "
-                                  f"{last_error_line(self._stderr.decode('utf-8', 'replace'))}")
+                err = self._ffmpeg_failure()
                 self.abort()
                 raise err
         self._closed = True
+        if self.to_stdout:
+            return self.path
         try:
             if self.container is None:
                 if self.path.exists():
@@ -374,6 +393,8 @@ class VideoWriter:
             self._q.put(None)
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self.to_stdout:
+            return
         if self.tmp_path.is_dir():
             shutil.rmtree(self.tmp_path, ignore_errors=True)
         elif self.tmp_path.exists():
@@ -391,8 +412,8 @@ class VideoWriter:
 
 def check_output_path(out: Path, source: Path | None) -> None:
     """Refuse an output that would overwrite the input or cannot be written."""
-    if str(out) == "-":
-        raise OptionError("-o - (writing to a pipe) is not supported yet; give a file name or a folder")
+    if is_stdio(out):
+        return
     if source is not None:
         try:
             same = out.resolve() == source.resolve() or (out.exists() and os.path.samefile(out, source))
@@ -462,3 +483,38 @@ def remove_stale_partials(out: Path) -> list[Path]:
         removed.append(p)
         log.info(f"removed {p.name}, left by an interrupted run")
     return removed
+
+
+def join_segments(parts: list[tuple[Path, int]], out: str | os.PathLike, fps: Fraction,
+                  source: VideoInfo | None = None, *, keep_audio: bool = True, keep_subtitles: bool = True) -> Path:
+    """Join video files of one encoding, each ``(path, frames)`` at ``fps`` (a resumable job's segments,
+    see ``FileJob.run(resume=...)``), into ``out`` without re-encoding them, each starting where the
+    frames before it end, with the audio and subtitles of ``source`` as
+    :class:`VideoWriter` would copy them; written under a temporary name and renamed when complete."""
+    from .ffmpeg import run_ffmpeg
+
+    out = Path(out)
+    container = container_for(out)
+    check_output_path(out, source.path if source is not None else None)
+    remove_stale_partials(out)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}{out.suffix}")
+    listing = tmp.with_suffix(".txt")
+    # each part's length is given: the demuxer's own guess adds the encoder's reordering delay at every join
+    listing.write_text("".join(f"file '{p.resolve()}'\nduration {float(frames / fps):.9f}\n" for p, frames in parts))
+    args = ["-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing)]
+    streams = stream_args(container, out.suffix, source, keep_audio, keep_subtitles)
+    if streams:
+        args += ["-i", str(source.path)]
+    args += ["-map", "0:v", "-c:v", "copy", *streams]
+    if container in ("mp4", "mov"):
+        args += ["-movflags", "+faststart"]
+    args += ["-f", container, str(tmp)]
+    try:
+        res = run_ffmpeg(args, timeout=None)
+        if res.returncode != 0:
+            raise OutputError(f"joining the segments into {out} failed: {last_error_line(res.stderr)}")
+        os.replace(tmp, out)
+    finally:
+        listing.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return out

@@ -48,6 +48,10 @@ class RetimeStats:
     cuts: int = 0  # pairs of distinct frames found to be a scene cut
     duplicates: int = 0  # input frames found to repeat the previous distinct frame
     held: int = 0  # output frames that repeat a real frame at a cut or a still
+    origin: int = 0  # input index of the stream's first frame (a resumed job starts part way)
+    # before each output frame: the input index from which a fresh retime (step kept) makes exactly
+    # this frame and all after it, or None where the frame depends on earlier input (see FileJob resume)
+    restart_at: int | None = None
 
 
 @dataclass
@@ -148,6 +152,9 @@ def retime(frames: Iterable[np.ndarray], step: Fraction, interpolator: FrameInte
                 pair_state, pair_cut = None, None
             a = keys[0]
             b = keys[1] if len(keys) > 1 else None
+            # a real frame that is a key of its own (not a repeat, not a held still) starts a fresh retime
+            # in the same state: the same keys follow, compared with the same frames
+            stats.restart_at = stats.origin + a.pos if p == a.pos and not a.hold else None
             if p == a.pos or b is None:
                 out = a.frame
             else:
@@ -241,15 +248,23 @@ class InterpolationPipeline(FileJob):
     def transform(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan) -> Iterator[np.ndarray]:
         return self.stream(frames, plan.extra["step"], plan.stats)
 
+    def transform_from(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan, start: int
+                       ) -> Iterator[np.ndarray]:
+        # output frames land on j * step; a restart point is a real frame, so start / step is whole
+        plan.stats.origin = start
+        return self.stream(frames, plan.extra["step"], plan.stats)
+
     def __call__(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
                  factor: int | None = None, fps: Any = None, slowmo: bool = False,
                  encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
-                 image_fps: Any = None) -> JobOutput:
+                 image_fps: Any = None, resume: Any = None, segment_seconds: float = 60) -> JobOutput:
         """Interpolate the video (or image folder) ``input`` into ``output`` (default: beside it, named
         after the new rate): ``factor`` times the frame rate (default 2), or the rate ``fps``;
-        ``slowmo`` keeps the input's rate and stretches time instead. Returns a :class:`JobOutput`
+        ``slowmo`` keeps the input's rate and stretches time instead; ``resume``: see
+        :meth:`FileJob.run`. Returns a :class:`JobOutput`
         whose ``stats`` are the :class:`RetimeStats`."""
         if factor is not None or fps is not None:
             self.check_inputs(factor, fps)  # before the input is probed: a bad option is the first error
         return self.run(input, output, encode=encode, keep_audio=keep_audio, progress=progress,
-                        image_fps=image_fps, factor=factor, fps=fps, slowmo=slowmo)
+                        image_fps=image_fps, resume=resume, segment_seconds=segment_seconds, factor=factor, fps=fps,
+                        slowmo=slowmo)

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import OptionError
+from ..io.pipes import is_stdio
 from ..io.probe import VideoInfo, probe, snap_ntsc
 from ..io.reader import VideoReader
 from ..io.writer import EncodeSettings, VideoWriter, container_for
@@ -108,6 +109,7 @@ class FileJob:
     :meth:`plan` and :meth:`transform`; :meth:`run` runs the skeleton."""
 
     task = "job"
+    margin = 0  # input frames before a restart point that a resumed transform reads (see transform_from)
 
     def plan(self, info: VideoInfo, **params) -> JobPlan:
         """What the output of ``info`` will be, for this call's ``params``."""
@@ -117,11 +119,24 @@ class FileJob:
         """The output frames, streamed from the input's."""
         raise NotImplementedError
 
+    def transform_from(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan, start: int
+                       ) -> Iterator[np.ndarray]:
+        """The output frames from the restart point at input frame ``start`` on (a resumed run), given
+        the input from ``start - margin``. A job that can resume sets ``plan.stats.restart_at`` before
+        each output frame of :meth:`transform`: the input index from which this method makes exactly
+        that frame and the rest, or None."""
+        raise NotImplementedError(f"{self.task} cannot resume")
+
     def run(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
             encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
-            image_fps: Any = None, **params) -> JobOutput:
+            image_fps: Any = None, resume: Any = None, segment_seconds: float = 60, **params) -> JobOutput:
         """Run the job on the video (or image folder) ``input`` (a path, or what :func:`probe` said of it)
-        into ``output`` (default: beside the input, named after the job); ``params`` go to :meth:`plan`."""
+        into ``output`` (default: beside the input, named after the job); ``params`` go to :meth:`plan`.
+
+        With ``resume`` (True, or a text naming the settings that must match, e.g. the command line), the
+        output is made in segments of about ``segment_seconds`` kept in ``.NAME.resume/`` beside it; a
+        run interrupted at any point continues from its last complete segment, and the finished
+        segments are joined without re-encoding (see :func:`run_resumable`)."""
         started = time.perf_counter()
         encode = encode or EncodeSettings()
         encode.validate()
@@ -129,6 +144,8 @@ class FileJob:
         info = input if isinstance(input, VideoInfo) else \
             probe(input, parse_rate(image_fps) if image_fps is not None else None)
         plan = self.plan(info, **params)
+        if output is None and is_stdio(info.path):
+            raise OptionError("the input is stdin: name the output with -o (a file, or - for stdout)")
         out = Path(output) if output is not None else default_output(info.path, plan.tag, encode.codec)
         container_for(out)
         notices = list(plan.notices)
@@ -137,6 +154,14 @@ class FileJob:
                               f"{rate_text(info.fps)} fps")
         for n in notices:
             log.warning(n)
+        if resume:
+            from .resume import run_resumable
+
+            key = {"task": self.task, "params": repr(sorted(params.items())), "settings": str(resume),
+                   "encode": repr(encode), "keep_audio": keep_audio}
+            n = run_resumable(self, info, plan, out, encode, keep_audio, progress, key, segment_seconds)
+            return JobOutput(out, n, plan.fps, (plan.width, plan.height), time.perf_counter() - started, notices,
+                             plan.stats)
         # 2. stream: read -> transform -> write (written under a temporary name, renamed when complete)
         n = 0
         with VideoReader(info) as reader, \

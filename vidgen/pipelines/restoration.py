@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,14 @@ def windows(frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarr
         yield prev, cur, nxt
         prev, cur = cur, nxt
     yield prev, cur, cur
+
+
+@dataclass
+class RestoreStats:
+    """Where a restoration stream is (for a resumable job; see ``FileJob.run``)."""
+
+    origin: int = 0  # input index of the stream's first frame
+    restart_at: int | None = None  # before each output frame: its input index
 
 
 MIN_TILE = 128  # four times the overlap: each tile keeps an unfaded middle
@@ -144,20 +153,32 @@ class RestorationPipeline(FileJob):
             raise OptionError(f"--denoise must be 0 to 3, not {denoise_level}")
         self.restorer, self.scale, self.denoise_level = restorer, scale, denoise_level
 
+    margin = 1  # a frame is restored with its neighbours: a resumed job reads one frame before its start
+
     def plan(self, info: VideoInfo) -> JobPlan:
-        return JobPlan(info.width * self.scale, info.height * self.scale, info.fps, self.tag, total=info.frame_count)
+        return JobPlan(info.width * self.scale, info.height * self.scale, info.fps, self.tag, total=info.frame_count,
+                       stats=RestoreStats())
 
     def transform(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan) -> Iterator[np.ndarray]:
-        return self.stream(frames)
+        return self.stream(frames, plan.stats)
+
+    def transform_from(self, frames: Iterator[np.ndarray], info: VideoInfo, plan: JobPlan, start: int
+                       ) -> Iterator[np.ndarray]:
+        # frames begin one before ``start`` (its previous neighbour); that frame's own output is dropped
+        plan.stats.origin = start - 1
+        out = self.stream(frames, plan.stats)
+        next(out, None)
+        return out
 
     def __call__(self, input: str | os.PathLike | VideoInfo, output: str | os.PathLike | None = None, *,
                  encode: EncodeSettings | None = None, keep_audio: bool = True, progress: bool = True,
-                 image_fps: Any = None) -> JobOutput:
+                 image_fps: Any = None, resume: Any = None, segment_seconds: float = 60) -> JobOutput:
         """Restore the video (or image folder) ``input`` (a path, or what :func:`probe` said of it) into
-        ``output`` (default: beside it, named after the task)."""
-        return self.run(input, output, encode=encode, keep_audio=keep_audio, progress=progress, image_fps=image_fps)
+        ``output`` (default: beside it, named after the task); ``resume``: see :meth:`FileJob.run`."""
+        return self.run(input, output, encode=encode, keep_audio=keep_audio, progress=progress, image_fps=image_fps,
+                        resume=resume, segment_seconds=segment_seconds)
 
-    def stream(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def stream(self, frames: Iterable[np.ndarray], stats: RestoreStats | None = None) -> Iterator[np.ndarray]:
         """The frame-level transform: restored frames, one per input frame, as they are ready.
 
         ``frames`` are RGB ``(H, W, 3)`` uint8 or uint16 arrays (see :mod:`vidgen.frames`); at most
@@ -165,7 +186,9 @@ class RestorationPipeline(FileJob):
         """
         if self.denoise_level:
             frames = (denoise(np.array(f), self.denoise_level) for f in frames)
-        for prev, cur, nxt in windows(frames):
+        stats = stats or RestoreStats()
+        for i, (prev, cur, nxt) in enumerate(windows(frames)):
+            stats.restart_at = stats.origin + i  # every frame restarts from its previous neighbour
             yield self.restorer(prev, cur, nxt)
 
     @property

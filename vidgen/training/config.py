@@ -16,6 +16,7 @@ class TrainConfig:
     data: list[str] = field(default_factory=list)  # folders of videos; may be empty with synthetic data
     corpus: str | None = None  # a built training corpus (python -m vidgen.training.corpus build DIR)
     corpus_clips: int = 256  # clips rendered from its photos for training (an eighth more for validation)
+    corpus_motion: tuple[float, float] = (0.3, 1.5)  # motion scales of the rendered clips (log-uniform)
     out: str = "runs/interpolate"  # checkpoints, log and final weights go here
     steps: int = 4000  # optimizer steps
     batch_size: int = 8
@@ -46,6 +47,9 @@ def add_corpus_arguments(p: argparse.ArgumentParser) -> None:
                         "from its photos, and its videos, split by source into training and validation")
     p.add_argument("--corpus-clips", type=int, default=TrainConfig.corpus_clips, metavar="N",
                    help=f"clips rendered from the corpus photos for training (default {TrainConfig.corpus_clips})")
+    p.add_argument("--corpus-motion", type=float, nargs=2, default=None, metavar=("LO", "HI"),
+                   help="range of motion scales of the rendered clips (1: a background moving about 6 px per "
+                        "frame at the clip's size; default 0.3 1.5)")
 
 
 def corpus_from_args(a: argparse.Namespace, cfg) -> None:
@@ -54,6 +58,11 @@ def corpus_from_args(a: argparse.Namespace, cfg) -> None:
     cfg.corpus_clips = getattr(a, "corpus_clips", cfg.corpus_clips)
     if cfg.corpus_clips < 1:
         raise OptionError("--corpus-clips must be at least 1")
+    motion = getattr(a, "corpus_motion", None)
+    if motion is not None:
+        if not 0 < motion[0] <= motion[1]:
+            raise OptionError("--corpus-motion needs 0 < LO <= HI")
+        cfg.corpus_motion = tuple(motion)
 
 
 def parse_args(argv=None, finetune: bool = False) -> tuple[TrainConfig, bool]:
@@ -127,6 +136,7 @@ class RestoreTrainConfig:
     data: list[str] = field(default_factory=list)  # folders of sharp videos
     corpus: str | None = None  # a built training corpus (python -m vidgen.training.corpus build DIR)
     corpus_clips: int = 256  # clips rendered from its photos for training (an eighth more for validation)
+    corpus_motion: tuple[float, float] = (0.3, 1.5)  # motion scales of the rendered clips (log-uniform)
     out: str = "runs/restore"
     steps: int = 3000
     batch_size: int = 8

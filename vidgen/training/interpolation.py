@@ -98,7 +98,7 @@ def build_data(cfg: TrainConfig, flow_scale: float) -> tuple[InterpolationSample
                 pass
     if cfg.corpus:
         c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, cfg.crop + cfg.crop // 3, cfg.seed,
-                                        cfg.max_side)
+                                        cfg.max_side, cfg.corpus_motion)
         train_clips += c_train
         val_clips += c_val
     footage = FootageWindows(train_clips, cfg.max_span) if train_clips else None

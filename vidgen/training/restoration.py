@@ -160,7 +160,8 @@ def build_data(cfg: RestoreTrainConfig) -> tuple[RestorationSamples, list, str]:
             except Exception:  # a folder without validation ranges of its own
                 pass
     if cfg.corpus:
-        c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, 2 * cfg.crop, cfg.seed, cfg.max_side)
+        c_train, c_val = training_clips(cfg.corpus, cfg.corpus_clips, 16, 2 * cfg.crop, cfg.seed, cfg.max_side,
+                                        cfg.corpus_motion)
         clips += c_train
         val_clips += c_val
     usable = [c for c in clips if min(c.frames.shape[1:3]) >= cfg.crop and len(c.frames) >= 5]

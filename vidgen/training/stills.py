@@ -156,9 +156,9 @@ def corpus_clips(corpus: str | os.PathLike, split: str, count: int, frames: int,
 
 
 def training_clips(corpus: str | os.PathLike, count: int, frames: int, size: int, seed: int,
-                   max_side: int = 1920) -> tuple[list[Clip], list[Clip]]:
+                   max_side: int = 1920, motion: tuple[float, float] = (0.3, 1.5)) -> tuple[list[Clip], list[Clip]]:
     """Training and validation clips of a corpus, split by source photo/video; validation gets an
-    eighth as many rendered clips (at least 16), drawn with another seed."""
-    train = corpus_clips(corpus, "train", count, frames, size, seed, max_side=max_side)
-    val = corpus_clips(corpus, "val", max(16, count // 8), frames, size, seed + 10_000, max_side=max_side)
+    eighth as many rendered clips (at least 16), drawn with another seed and the same motion range."""
+    train = corpus_clips(corpus, "train", count, frames, size, seed, motion, max_side=max_side)
+    val = corpus_clips(corpus, "val", max(16, count // 8), frames, size, seed + 10_000, motion, max_side=max_side)
     return train, val
