@@ -152,7 +152,21 @@ class VidgenInterpolate:
         return (out, float(out_fps), exact)
 
 
-class VidgenDeblur:
+# what both restoration nodes take besides their own inputs: tile size and the aligned neighbours
+_RESTORE_OPTIONS = {"tile": ("INT", {"default": 768, "min": 128, "max": 4096, "step": 64}),
+                    "temporal": ("BOOLEAN", {"default": True})}
+
+
+class VidgenImageBatchNode:
+    """What every vidgen node that returns one IMAGE batch declares to ComfyUI."""
+
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("images",)
+    FUNCTION = "run"
+    CATEGORY = CATEGORY
+
+
+class VidgenDeblur(VidgenImageBatchNode):
     """Remove camera shake and motion blur from a batch (vidgen's network, or a weights file)."""
 
     @classmethod
@@ -161,15 +175,10 @@ class VidgenDeblur:
             "required": {"images": ("IMAGE",)},
             "optional": {
                 "weights": ("STRING", {"default": "", "tooltip": "deblur .safetensors (empty: vidgen's own)"}),
-                "tile": ("INT", {"default": 768, "min": 128, "max": 4096, "step": 64}),
-                "temporal": ("BOOLEAN", {"default": True}),
+                **_RESTORE_OPTIONS,
             },
         }
 
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("images",)
-    FUNCTION = "run"
-    CATEGORY = CATEGORY
     DESCRIPTION = "vidgen deblurring: each frame restored with its two aligned neighbours."
 
     def run(self, images, weights: str = "", tile: int = 768, temporal: bool = True):
@@ -181,7 +190,7 @@ class VidgenDeblur:
         return (_collect(out, images.shape[0], progress),)
 
 
-class VidgenEnhance:
+class VidgenEnhance(VidgenImageBatchNode):
     """Upscale a batch x1/x2/x4 and clean up compression and noise (vidgen's network, Lanczos, or a
     Real-ESRGAN checkpoint)."""
 
@@ -197,15 +206,10 @@ class VidgenEnhance:
                 "denoise": ("INT", {"default": 0, "min": 0, "max": 3, "step": 1}),
                 "esrgan_checkpoint": ("STRING", {"default": "", "tooltip": "path of a Real-ESRGAN .pth (instead of "
                                                                             "the model)"}),
-                "tile": ("INT", {"default": 768, "min": 128, "max": 4096, "step": 64}),
-                "temporal": ("BOOLEAN", {"default": True}),
+                **_RESTORE_OPTIONS,
             },
         }
 
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("images",)
-    FUNCTION = "run"
-    CATEGORY = CATEGORY
     DESCRIPTION = "vidgen enhancement: upscaling with compression and noise clean-up."
 
     def run(self, images, scale: str = "2", model: str = "learned", denoise: int = 0, esrgan_checkpoint: str = "",
@@ -220,7 +224,7 @@ class VidgenEnhance:
         return (_collect(out, images.shape[0], progress),)
 
 
-class VidgenTextToVideo:
+class VidgenTextToVideo(VidgenImageBatchNode):
     """Generate a clip from a prompt with vidgen's model or a diffusers text-to-video folder."""
 
     @classmethod
@@ -244,10 +248,6 @@ class VidgenTextToVideo:
             },
         }
 
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("images",)
-    FUNCTION = "run"
-    CATEGORY = CATEGORY
     DESCRIPTION = "vidgen text-to-video."
 
     def run(self, prompt: str, seed: int = 0, steps: int = 25, frames: int = 16, negative_prompt: str = "",

@@ -114,6 +114,9 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
                       grad_accum=a.grad_accum,
                       warmup=min(100, max(1, a.steps // 10)))
     corpus_from_args(a, cfg)
+    cfg.soft_truth = getattr(a, "soft_truth", cfg.soft_truth)
+    if not 0 <= cfg.soft_truth <= 1:
+        raise OptionError("--soft-truth must be between 0 and 1")
     if finetune:
         cfg.init = a.base or str(shipped(INTERP_REFINER))
         cfg.lora_rank = a.lora_rank
@@ -150,6 +153,7 @@ class RestoreTrainConfig:
     synthetic_ratio: float = 0.25  # share of generated scenes (photos moving as layers)
     crfs: tuple[int, ...] = (20, 26, 32)  # enhance: H.264 round trips the low-quality footage gets
     sharpest: float = 0.0  # fine-tuning: train only on the sharpest share of frames (0: all)
+    soft_truth: float = 0.0  # deblur: share of samples whose sharp frames first get a lens softness (kept in the truth)
     split: str | None = None
     val_samples: int = 32
     eval_every: int = 250
@@ -190,6 +194,10 @@ def add_restore_arguments(p: argparse.ArgumentParser, task: str, finetune: bool 
                    help=f"decode videos at their own size up to this longer side (default {d.max_side})")
     p.add_argument("--mixed-precision", default="no", choices=["no", "bf16", "fp16"])
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    if task == "deblur":
+        p.add_argument("--soft-truth", type=float, default=d.soft_truth, metavar="P",
+                       help="share of samples whose sharp frames first get a lens softness kept in the truth, so the "
+                            "network does not sharpen footage that is merely soft (default 0)")
     if task == "enhance" and not finetune:
         p.add_argument("--width", type=int, default=d.width, help=f"channels of a new network (default {d.width})")
         p.add_argument("--blocks", type=int, default=d.blocks, help=f"residual blocks of a new network (default {d.blocks})")
@@ -217,6 +225,9 @@ def restore_config_from_args(a: argparse.Namespace, task: str, finetune: bool = 
                              blocks=getattr(a, "blocks", RestoreTrainConfig.blocks),
                              unshuffle=getattr(a, "unshuffle", RestoreTrainConfig.unshuffle))
     corpus_from_args(a, cfg)
+    cfg.soft_truth = getattr(a, "soft_truth", cfg.soft_truth)
+    if not 0 <= cfg.soft_truth <= 1:
+        raise OptionError("--soft-truth must be between 0 and 1")
     if finetune:
         cfg.init = a.base or str(shipped(RESTORE_WEIGHTS[task]))
         cfg.sharpest = a.sharpest

@@ -101,6 +101,11 @@ class RestorationSamples(Dataset):
             frames = [f[i, y:y + crop, x:x + crop] for i in range(c - 2, c + 3)]
         (frames,) = _flip_time(rng, frames)
         frames = [a.astype(np.float32) / 255 for a in frames]
+        if rng.random() < self.cfg.soft_truth:
+            # camera footage is softer than photos downscaled: the lens' own softness stays in the truth,
+            # so the network learns to undo the shake, not to sharpen every frame it is given
+            sigma = rng.uniform(0.4, 1.2)
+            frames = [cv2.GaussianBlur(a, (0, 0), sigma) for a in frames]
         blurred = [exposure_blur(rng, frames[i - 1:i + 2]) for i in (1, 2, 3)]
         return model_input(self._aligner, *blurred), frames[2]
 
