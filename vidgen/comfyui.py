@@ -114,9 +114,11 @@ class VidgenInterpolate:
                 "images": ("IMAGE",),
                 "multiplier": ("INT", {"default": 2, "min": 2, "max": 64, "step": 1}),
                 "method": (["classical", "learned"], {"default": "classical"}),
+                "preset": (["balanced", "fast", "best"], {"default": "balanced"}),
             },
             "optional": {
-                "source_fps": ("STRING", {"default": "24", "tooltip": "the batch's frame rate: 24, 23.976, 24000/1001"}),
+                "source_fps": ("STRING", {"default": "24",
+                                          "tooltip": "the batch's frame rate: 24, 23.976, 24000/1001"}),
                 "target_fps": ("STRING", {"default": "", "tooltip": "a frame rate instead of the multiplier "
                                                                      "(empty: use the multiplier)"}),
                 "rife_checkpoint": ("STRING", {"default": "", "tooltip": "path of a Practical-RIFE flownet.pkl "
@@ -132,8 +134,9 @@ class VidgenInterpolate:
     CATEGORY = CATEGORY
     DESCRIPTION = "vidgen frame interpolation: a multiplier or an exact target frame rate, scene-cut aware."
 
-    def run(self, images, multiplier: int = 2, method: str = "classical", source_fps: str = "24",
-            target_fps: str = "", rife_checkpoint: str = "", scene_detect: bool = True, dedup: bool = True):
+    def run(self, images, multiplier: int = 2, method: str = "classical", preset: str = "balanced",
+            source_fps: str = "24", target_fps: str = "", rife_checkpoint: str = "", scene_detect: bool = True,
+            dedup: bool = True):
         from . import frames as api
         from .pipelines.interpolation import InterpolationPipeline
 
@@ -146,8 +149,9 @@ class VidgenInterpolate:
         count = math.ceil(images.shape[0] / step)
         progress = _Progress(count)
         kw = dict(fps=target, in_fps=src) if target is not None else dict(factor=multiplier)
-        out = _collect(api.interpolate(_frames(images), model=model, scene_detect=scene_detect, dedup=dedup, **kw),
-                       count, progress)
+        frames = api.interpolate(_frames(images), model=model, preset=preset, scene_detect=scene_detect, dedup=dedup,
+                                 **kw)
+        out = _collect(frames, count, progress)
         exact = f"{out_fps.numerator}" if out_fps.denominator == 1 else f"{out_fps.numerator}/{out_fps.denominator}"
         return (out, float(out_fps), exact)
 

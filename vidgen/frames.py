@@ -81,13 +81,14 @@ def _apply(frames: Any, job: Callable[[Iterator[np.ndarray]], Iterator[np.ndarra
 
 
 def interpolate(frames: Any, factor: int | None = None, *, fps: Any = None, in_fps: Any = None,
-                model: str = "classical", scene_detect: bool = True, dedup: bool = True,
+                model: str = "classical", preset: str = "balanced", scene_detect: bool = True, dedup: bool = True,
                 max_duplicate_run: int = 3, flow_max_side: int | None = None) -> Any:
     """Raise the frame rate of ``frames`` by generating frames between them.
 
     ``factor`` multiplies the rate (2..64; default 2); or ``fps`` names the target rate, then
     ``in_fps`` (the frames' own rate) is required: ``interpolate(frames, fps="60000/1001",
-    in_fps="24000/1001")``. ``model``: ``classical`` (optical flow), ``learned`` or ``rife:PATH``.
+    in_fps="24000/1001")``. ``model``: ``classical`` (optical flow), ``learned`` or ``rife:PATH``;
+    ``preset``: ``fast``, ``balanced`` or ``best`` (the classical method's settings, as ``--preset``).
     Returns the same kind as ``frames`` (see the module docstring); ``ceil(n * rate ratio)`` frames
     for n in, real frames unchanged. Example::
 
@@ -104,7 +105,7 @@ def interpolate(frames: Any, factor: int | None = None, *, fps: Any = None, in_f
         raise OptionError("interpolate(fps=...) needs in_fps, the frames' own rate")
     source = parse_rate(in_fps) if in_fps is not None else Fraction(1)
     _, step = InterpolationPipeline.timing(source, factor, fps, slowmo=False)
-    pipe = InterpolationPipeline(make_interpolator(model, flow_max_side=flow_max_side), dedup=dedup,
+    pipe = InterpolationPipeline(make_interpolator(model, flow_max_side=flow_max_side, preset=preset), dedup=dedup,
                                  max_duplicate_run=max_duplicate_run, detect_cuts=scene_detect)
     return _apply(frames, lambda it: pipe.stream(it, step))
 

@@ -61,7 +61,8 @@ def add_encode_options(p: argparse.ArgumentParser, has_input: bool = True) -> No
                         + (" and keeps the input's pixel format, RGB included" if has_input else ""))
     g.add_argument("--crf", type=int, default=None,
                    help="quality for h264/h265/vp9, lower is better (defaults 18 / 20 / 24)")
-    g.add_argument("--preset", default="medium", help="x264/x265 speed preset (default medium)")
+    g.add_argument("--encoder-preset", default="medium", metavar="NAME",
+                   help="x264/x265 speed preset: ultrafast ... veryslow (default medium)")
     g.add_argument("--pix-fmt", default=None,
                    help="output pixel format (default yuv420p" + ("; ffv1 keeps the input's)" if has_input else ")"))
     if has_input:
@@ -79,7 +80,7 @@ def add_device_options(g) -> None:
 def encode_settings(args: argparse.Namespace):
     from ..io.writer import EncodeSettings
 
-    s = EncodeSettings(codec=args.codec, crf=args.crf, preset=args.preset, pix_fmt=args.pix_fmt)
+    s = EncodeSettings(codec=args.codec, crf=args.crf, preset=args.encoder_preset, pix_fmt=args.pix_fmt)
     s.validate()
     return s
 

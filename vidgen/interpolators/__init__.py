@@ -10,8 +10,9 @@ MODEL_CHOICES = "classical, learned, rife:PATH/flownet.pkl"
 
 
 def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = None, adapter: str | None = None,
-                      device: str = "auto", precision: str = "auto"):
-    """Build the interpolator a ``--model`` value names (``flow_max_side=None``: the model's default).
+                      device: str = "auto", precision: str = "auto", preset: str = "balanced"):
+    """Build the interpolator a ``--model`` value names (``flow_max_side=None``: the preset's or model's
+    default; ``preset``: fast, balanced or best, the classical method's speed/quality settings).
 
     ``classical`` (DIS flow, no weights, on the CPU), ``learned`` (the weights vidgen ships, optionally
     with a fine-tuned ``adapter``), or ``rife:PATH`` (a Practical-RIFE v4.6/v4.25 ``flownet.pkl``);
@@ -26,7 +27,7 @@ def make_interpolator(spec: str = "classical", *, flow_max_side: int | None = No
         if device not in ("auto", "cpu") or precision not in ("auto", "fp32"):
             raise OptionError("--model classical runs on the CPU in fp32 (OpenCV); --device and --precision are "
                               "for learned and rife:PATH")
-        return ClassicalInterpolator(ClassicalConfig(**flow))
+        return ClassicalInterpolator(ClassicalConfig.preset(preset, **flow))
     if spec == "learned":
         from .learned import LearnedInterpolator
 
