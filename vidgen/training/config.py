@@ -114,9 +114,6 @@ def config_from_args(a: argparse.Namespace, finetune: bool = False) -> TrainConf
                       grad_accum=a.grad_accum,
                       warmup=min(100, max(1, a.steps // 10)))
     corpus_from_args(a, cfg)
-    cfg.soft_truth = getattr(a, "soft_truth", cfg.soft_truth)
-    if not 0 <= cfg.soft_truth <= 1:
-        raise OptionError("--soft-truth must be between 0 and 1")
     if finetune:
         cfg.init = a.base or str(shipped(INTERP_REFINER))
         cfg.lora_rank = a.lora_rank
