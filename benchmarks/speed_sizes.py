@@ -16,18 +16,16 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import shlex
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory_flat import tree_rss_kib  # noqa: E402
+from memory_flat import peak_rss  # noqa: E402
 
 from vidgen.io.ffmpeg import ffmpeg_exe  # noqa: E402
 
@@ -54,15 +52,7 @@ def make_clip(corpus: str, size: tuple[int, int], frames: int, dst: Path) -> Non
 def measure(cmd: list[str]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of the process tree, peak resident KiB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak = 0
-    while p.poll() is None:
-        peak = max(peak, tree_rss_kib(p.pid))
-        time.sleep(0.02)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"failed: {shlex.join(cmd)}\n{p.stderr.read()}")
+    peak, wall = peak_rss(cmd)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu, peak
