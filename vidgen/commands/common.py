@@ -150,17 +150,13 @@ def resume_key(args: argparse.Namespace) -> str | None:
     return repr(sorted((k, str(v)) for k, v in vars(args).items() if k not in skip))
 
 
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
-                    ".flv", ".wmv", ".ogv", ".3gp", ".y4m", ".nut", ".gif", ".mxf", ".dv", ".vob")
-
-
 def folder_videos(path: str) -> list | None:
     """The videos of a folder given as the input (a batch), in name order; None when the input is a
     file, stdin, or a folder of images (an image sequence)."""
     from pathlib import Path
 
     from ..errors import InputError
-    from ..io.probe import IMAGE_EXTENSIONS, list_images
+    from ..io.probe import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, list_images
 
     p = Path(path)
     if path == "-" or not p.is_dir():
@@ -183,6 +179,7 @@ def each_input(args: argparse.Namespace, task: str, job) -> int:
     from pathlib import Path
 
     from ..errors import OutputError, VidgenError
+    from ..pipelines.job import output_suffix
 
     videos = folder_videos(args.input)
     if videos is None:
@@ -198,7 +195,7 @@ def each_input(args: argparse.Namespace, task: str, job) -> int:
     if out_dir.resolve() == src.resolve():
         raise OutputError("the output folder is the input folder: pick another with -o")
     out_dir.mkdir(parents=True, exist_ok=True)
-    suffix = {"ffv1": ".mkv", "vp9": ".webm"}.get(args.codec, ".mp4")
+    suffix = output_suffix(args.codec)
     done, skipped, failed = 0, 0, []
     stems = [v.stem for v in videos]
     for i, video in enumerate(videos, 1):

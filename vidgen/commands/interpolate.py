@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 
 from ..errors import OptionError
@@ -72,20 +73,19 @@ def run(args: argparse.Namespace) -> int:
         args.model = "learned"
     InterpolationPipeline.check_inputs(args.factor, args.fps)
     encode = encode_settings(args)
-    pipes: dict = {}  # one pipeline per adapter: a batch without --adapt loads its model once
+
+    @functools.lru_cache(maxsize=1)  # a batch without --adapt loads its model once
+    def pipeline(adapter: str | None) -> InterpolationPipeline:
+        interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter, device=args.device,
+                                   precision=args.precision, preset=args.preset)
+        return InterpolationPipeline(interp, dedup=not args.no_dedup, max_duplicate_run=args.max_dup_run,
+                                     detect_cuts=not args.no_scene_detect)
 
     def job(input: str, output: str | None) -> None:
         with adapted(args, "interpolate", args.adapter, input) as adapter:
-            if adapter not in pipes:
-                pipes.clear()
-                interp = make_interpolator(args.model, flow_max_side=args.flow_max_side, adapter=adapter,
-                                           device=args.device, precision=args.precision, preset=args.preset)
-                pipes[adapter] = InterpolationPipeline(interp, dedup=not args.no_dedup,
-                                                       max_duplicate_run=args.max_dup_run,
-                                                       detect_cuts=not args.no_scene_detect)
-            res = pipes[adapter](input, output, factor=args.factor, fps=args.fps, slowmo=args.slowmo, encode=encode,
-                                 keep_audio=not args.no_audio, progress=not args.quiet, image_fps=args.input_fps,
-                                 resume=resume_key(args), segment_seconds=args.segment)
+            res = pipeline(adapter)(input, output, factor=args.factor, fps=args.fps, slowmo=args.slowmo,
+                                    encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
+                                    image_fps=args.input_fps, resume=resume_key(args), segment_seconds=args.segment)
         if not args.quiet:
             s = res.stats
             log.info(f"wrote {shown(res.path)}: {res.frames} frames at {float(res.fps):.6g} fps from {s.frames_in} "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 
 from ..choices import DENOISE_STRENGTH, ENHANCE_SCALES
@@ -61,7 +62,16 @@ def run_restore(args: argparse.Namespace) -> int:
     if args.adapt and args.task == "enhance" and args.model != "learned":
         raise OptionError("--adapt fine-tunes vidgen's own network: it needs --model learned")
     encode = encode_settings(args)
-    pipes: dict = {}  # one pipeline per weights file: a batch without --adapt loads its model once
+
+    @functools.lru_cache(maxsize=1)  # a batch without --adapt loads its model once
+    def pipeline(weights: str | None):
+        from ..pipelines.restoration import DeblurPipeline, EnhancePipeline
+
+        kw = dict(tile=args.tile, temporal=not args.no_temporal, device=args.device, precision=args.precision)
+        if args.task == "deblur":
+            return DeblurPipeline.from_pretrained(weights, **kw)
+        return EnhancePipeline.from_pretrained(scale=args.scale, model=args.model, weights=weights,
+                                               denoise_level=args.denoise, **kw)
 
     def job(input: str, output: str | None) -> None:
         from ..io.probe import probe
@@ -69,19 +79,9 @@ def run_restore(args: argparse.Namespace) -> int:
 
         # the input is checked before torch loads (2 s and 250 MB for a one-line error otherwise)
         info = probe(input, parse_rate(args.input_fps) if args.input_fps is not None else None)
-        from ..pipelines.restoration import DeblurPipeline, EnhancePipeline
-
-        kw = dict(tile=args.tile, temporal=not args.no_temporal, device=args.device, precision=args.precision)
         with adapted(args, args.task, args.weights, input) as weights:
-            if weights not in pipes:
-                pipes.clear()
-                if args.task == "deblur":
-                    pipes[weights] = DeblurPipeline.from_pretrained(weights, **kw)
-                else:
-                    pipes[weights] = EnhancePipeline.from_pretrained(scale=args.scale, model=args.model,
-                                                                     weights=weights, denoise_level=args.denoise, **kw)
-            res = pipes[weights](info, output, encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
-                                 resume=resume_key(args), segment_seconds=args.segment)
+            res = pipeline(weights)(info, output, encode=encode, keep_audio=not args.no_audio, progress=not args.quiet,
+                                    resume=resume_key(args), segment_seconds=args.segment)
         if not args.quiet:
             log.info(f"wrote {shown(res.path)}: {res.frames} frames, {res.size[0]}x{res.size[1]}, in "
                      f"{res.seconds:.1f} s ({res.seconds / max(res.frames, 1):.2f} s per frame)")

@@ -133,13 +133,15 @@ def probe_stdin(source: BinaryIO | None = None):
     return info
 
 
-def y4m_pix_fmt(source_fmt: str | None, deep: bool) -> str:
-    """The pixel format written to a y4m pipe: the source's where y4m holds it (so the pipe's frames
-    equal a file's), otherwise 4:2:0 (4:4:4 for RGB sources, which have no chroma to subsample)."""
-    if source_fmt in Y4M_FORMATS:
-        return source_fmt
-    if source_fmt and source_fmt.startswith(("rgb", "bgr", "gbr", "argb", "abgr", "0rgb", "0bgr")):
+def y4m_pix_fmt(source, deep: bool) -> str:
+    """The pixel format written to a y4m pipe for frames from ``source`` (a VideoInfo, or None): the
+    source's where y4m holds it (so the pipe's frames equal a file's), otherwise 4:2:0 (4:4:4 for RGB
+    sources, which have no chroma to subsample)."""
+    fmt = source.pix_fmt if source is not None else ""
+    if fmt in Y4M_FORMATS:
+        return fmt
+    if source is not None and source.is_rgb:
         return "yuv444p16le" if deep else "yuv444p"
-    if source_fmt and source_fmt.startswith("yuvj"):
-        return source_fmt.replace("yuvj", "yuv")
+    if fmt.startswith("yuvj"):
+        return fmt.replace("yuvj", "yuv")
     return "yuv420p10le" if deep else "yuv420p"

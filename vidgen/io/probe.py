@@ -21,6 +21,9 @@ from ..errors import InputError, VidgenError
 from .ffmpeg import last_error_line, run_ffmpeg
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
+# what a folder given as a command's input is searched for (a batch)
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
+                    ".flv", ".wmv", ".ogv", ".3gp", ".y4m", ".nut", ".gif", ".mxf", ".dv", ".vob")
 
 # Frame rates people mean when ffmpeg prints a rounded number.
 STANDARD_RATES = [Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001),

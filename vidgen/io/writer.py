@@ -199,8 +199,7 @@ class VideoWriter:
             self.tmp_path = self.path
         else:
             remove_stale_partials(self.path)
-            tag = f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-            self.tmp_path = self.path.with_name(tag + self.path.suffix)
+            self.tmp_path = partial_path(self.path)
         if self.container is None:
             self.tmp_path.mkdir()
         else:
@@ -217,7 +216,7 @@ class VideoWriter:
                               + " or ".join(sorted({k for k, v in CONTAINERS.items() if v in _CODEC_CONTAINERS[s.codec]})))
         pipe_fmt = "rgb48le" if self.deep else "rgb24"
         if self.to_stdout:
-            out_fmt = s.pix_fmt or y4m_pix_fmt(self.source.pix_fmt if self.source is not None else None, self.deep)
+            out_fmt = s.pix_fmt or y4m_pix_fmt(self.source, self.deep)
         else:
             out_fmt = output_pix_fmt(s, self.source, self.deep)
         spec: ColorSpec
@@ -269,11 +268,7 @@ class VideoWriter:
             cmd += ["-crf", str(s.crf if s.crf is not None else DEFAULT_CRF[s.codec]), "-preset", s.preset]
             if s.codec == "h265":
                 cmd += ["-tag:v", "hvc1", "-x265-params", "log-level=error"]
-        cmd += streams
-        if self.container in ("mp4", "mov"):
-            cmd += ["-movflags", "+faststart"]
-        cmd += ["-f", self.container, str(self.tmp_path)]
-        return cmd
+        return cmd + streams + muxer_args(self.container, self.tmp_path)
 
     def _start_ffmpeg(self) -> None:
         cmd = self._ffmpeg_cmd()
@@ -410,6 +405,17 @@ class VideoWriter:
             self.abort()
 
 
+def partial_path(out: Path) -> Path:
+    """The temporary name ``out`` is written under until complete: ``.NAME.partial-PID-xxxxxx.EXT``
+    beside it (the pattern :func:`remove_stale_partials` cleans up after killed runs)."""
+    return out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}{out.suffix}")
+
+
+def muxer_args(container: str, path: Path) -> list[str]:
+    """ffmpeg's closing arguments writing ``container`` to ``path`` (MP4/MOV with the index at the front)."""
+    return (["-movflags", "+faststart"] if container in ("mp4", "mov") else []) + ["-f", container, str(path)]
+
+
 def check_output_path(out: Path, source: Path | None) -> None:
     """Refuse an output that would overwrite the input or cannot be written."""
     if is_stdio(out):
@@ -497,7 +503,7 @@ def join_segments(parts: list[tuple[Path, int]], out: str | os.PathLike, fps: Fr
     container = container_for(out)
     check_output_path(out, source.path if source is not None else None)
     remove_stale_partials(out)
-    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:6]}{out.suffix}")
+    tmp = partial_path(out)
     listing = tmp.with_suffix(".txt")
     # each part's length is given: the demuxer's own guess adds the encoder's reordering delay at every join
     listing.write_text("".join(f"file '{p.resolve()}'\nduration {float(frames / fps):.9f}\n" for p, frames in parts))
@@ -505,10 +511,7 @@ def join_segments(parts: list[tuple[Path, int]], out: str | os.PathLike, fps: Fr
     streams = stream_args(container, out.suffix, source, keep_audio, keep_subtitles)
     if streams:
         args += ["-i", str(source.path)]
-    args += ["-map", "0:v", "-c:v", "copy", *streams]
-    if container in ("mp4", "mov"):
-        args += ["-movflags", "+faststart"]
-    args += ["-f", container, str(tmp)]
+    args += ["-map", "0:v", "-c:v", "copy", *streams, *muxer_args(container, tmp)]
     try:
         res = run_ffmpeg(args, timeout=None)
         if res.returncode != 0:

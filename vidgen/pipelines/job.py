@@ -68,11 +68,16 @@ def rate_text(r: Fraction) -> str:
     return f"{r.numerator}" if r.denominator == 1 else f"{r.numerator}/{r.denominator} (~{float(r):.3f})"
 
 
+def output_suffix(codec: str) -> str:
+    """The file type a codec is written in when no output name is given: ``.mkv`` for ffv1, ``.webm``
+    for vp9, ``.mp4`` otherwise."""
+    return {"ffv1": ".mkv", "vp9": ".webm"}.get(codec, ".mp4")
+
+
 def default_output(src: Path, tag: str, codec: str) -> Path:
-    """``clip.mp4`` -> ``clip_2x.mp4`` beside it (``.mkv`` for ffv1, ``.webm`` for vp9)."""
-    suffix = {"ffv1": ".mkv", "vp9": ".webm"}.get(codec, ".mp4")
+    """``clip.mp4`` -> ``clip_2x.mp4`` beside it (in the codec's :func:`output_suffix`)."""
     stem = src.name if src.is_dir() else src.stem
-    return src.parent / f"{stem}_{tag}{suffix}"
+    return src.parent / f"{stem}_{tag}{output_suffix(codec)}"
 
 
 @dataclass

@@ -84,7 +84,6 @@ def run_resumable(job, info: VideoInfo, plan, out: Path, encode: EncodeSettings,
             log.info(f"resuming {out.name} at output frame {done} (input frame {start}), "
                      f"{len(segs)} segments already done")
         seg_len = max(1, round(segment_seconds * float(plan.fps)))
-        deep = info.bit_depth > 8
         writer: VideoWriter | None = None
         count = 0
         with VideoReader(info, start=max(0, start - job.margin)) as reader, \
@@ -101,10 +100,11 @@ def run_resumable(job, info: VideoInfo, plan, out: Path, encode: EncodeSettings,
                         writer = None
                     if writer is None:
                         writer = VideoWriter(work / f"{len(segs):05d}.nut", plan.width, plan.height, plan.fps,
-                                             source=info, settings=encode, deep=deep, keep_audio=False,
+                                             source=info, settings=encode, deep=reader.dtype == np.uint16,
+                                             keep_audio=False,
                                              keep_subtitles=False)
                         count = 0
-                    writer.write(np.asarray(frame))
+                    writer.write(frame)
                     count += 1
                     n += 1
                     bar.update(1)
@@ -116,7 +116,7 @@ def run_resumable(job, info: VideoInfo, plan, out: Path, encode: EncodeSettings,
             finally:
                 if writer is not None:
                     writer.abort()
-    join_segments([(work / s["file"], s["frames"]) for s in segs], out, plan.fps, info, keep_audio=keep_audio and plan.keep_audio,
-                  keep_subtitles=plan.keep_subtitles)
+    join_segments([(work / s["file"], s["frames"]) for s in segs], out, plan.fps, info,
+                  keep_audio=keep_audio and plan.keep_audio, keep_subtitles=plan.keep_subtitles)
     shutil.rmtree(work, ignore_errors=True)
     return n
