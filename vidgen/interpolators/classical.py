@@ -51,18 +51,18 @@ class ClassicalConfig:
 
 
 # Speed presets of classical interpolation (``--preset``), chosen by measurement on clips rendered
-# from the training corpus' held-out photos at 720x720 with 2-24 px of motion per frame and its held-out
-# real video (``benchmarks/interp_presets.py``), never on the benchmark clips. Flow resolution dominates
-# the time (one DIS flow at 960 px costs about 5x one at 480 px) and buys nothing there: 960 px with
-# bicubic warps scored 28.64 dB at 0.23 s per frame, 400 px with bilinear warps 28.87 dB at 0.066 s
-# (minterpolate 27.40 dB, 0.20 s). Bicubic warps scored 0.2 dB below bilinear ones. ``best`` keeps the
-# earlier default (these settings' defaults: same frames as before the presets), whose finer flow the
-# corpus material neither rewards nor penalises (within 0.25 dB of the others) but which scored
-# higher on real footage before the presets existed; it stays within 2x minterpolate's time.
+# from the training corpus' held-out photos at 960x960 (1280x720's pixel count): six with large moving
+# layers, six with up to eight small moving things (1/40 to 1/10 of the frame), 2-24 px of motion per
+# frame, and the corpus' held-out real video (``benchmarks/interp_presets.py --small-movers 6``), never on
+# the benchmark clips. Finer flow helps most on the small movers; bicubic warps scored 0.2 dB below
+# bilinear ones everywhere (benchmarks/RESULTS.md, session 17):
+#   320 px stride 3: 28.02 dB at 0.16x minterpolate's in-process time; 720 px stride 3: 28.29 at 0.47x;
+#   960 px stride 2 with 2 refinements: 28.35 at 1.15x (bicubic 28.15); minterpolate 26.51.
+# ``fast`` is the cheapest; ``balanced`` the best at <= 0.5x; ``best`` the best at <= 2x.
 PRESETS = {
     "fast": dict(flow_max_side=320, patch_stride=3, refinement_iterations=1, cubic_warp=False),
-    "balanced": dict(flow_max_side=400, patch_stride=3, refinement_iterations=1, cubic_warp=False),
-    "best": dict(),
+    "balanced": dict(flow_max_side=720, patch_stride=3, refinement_iterations=1, cubic_warp=False),
+    "best": dict(flow_max_side=960, patch_stride=2, refinement_iterations=2, cubic_warp=False),
 }
 
 
@@ -115,8 +115,12 @@ def consistency(fab: np.ndarray, fba: np.ndarray, k: float) -> np.ndarray:
 def _fill_holes(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Fill where ``weight`` is small with a weighted average of the surroundings (normalized
     convolution over an image pyramid). values: (h, w, c); weight: (h, w) in [0, 1]."""
+    return _normalized_pyramid(values * weight[..., None], weight)
+
+
+def _normalized_pyramid(num: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """:func:`_fill_holes` of ``num = values * weight``."""
     eps = 1e-6
-    num = values * weight[..., None]
     levels = []
     n, d = num, weight
     while min(d.shape) > 4:
@@ -130,6 +134,21 @@ def _fill_holes(values: np.ndarray, weight: np.ndarray) -> np.ndarray:
         a = np.minimum(d * 2.0, 1.0)[..., None]
         est = a * (n / np.maximum(d, eps)[..., None]) + (1 - a) * est
     return est
+
+
+def _fill_uncovered(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """:func:`_fill_holes` with a 0/1 weight (``covered``, bool), computed only where it changes
+    anything. At full resolution the pyramid's blend is all or nothing there: covered pixels keep
+    their values and holes take the upsampled estimate of the levels below. Same result, about a
+    quarter of the work, none without holes."""
+    if covered.all():
+        return values
+    weight = covered.astype(np.float32)
+    if min(covered.shape) <= 4:
+        return _fill_holes(values, weight)
+    est = _normalized_pyramid(cv2.pyrDown(values * weight[..., None]), cv2.pyrDown(weight))
+    est = cv2.resize(est, (values.shape[1], values.shape[0]), interpolation=cv2.INTER_LINEAR)
+    return np.where(covered[..., None], values, est.reshape(values.shape))
 
 
 class ClassicalInterpolator:
@@ -196,8 +215,7 @@ class ClassicalInterpolator:
         motion = np.empty((h, w, 2), np.float32)
         motion[..., 0] = (np.bincount(idx, vx, minlength=n) * inv).reshape(h, w)
         motion[..., 1] = (np.bincount(idx, vy, minlength=n) * inv).reshape(h, w)
-        covered = (wsum > 0).reshape(h, w).astype(np.float32)
-        return _fill_holes(motion, covered).astype(np.float32)
+        return _fill_uncovered(motion, (wsum > 0).reshape(h, w)).astype(np.float32)
 
     def _visibility(self, flow, conf, motion, mx, my, sign) -> np.ndarray:
         src_motion = sign * cv2.remap(flow, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -183,7 +183,7 @@ class InterpolationPipeline(FileJob):
 
     Example::
 
-        pipe = InterpolationPipeline()                       # classical flow, no weights
+        pipe = InterpolationPipeline()                       # classical flow (balanced preset), no weights
         result = pipe("in.mp4", "out.mp4", factor=2)         # 2x the frame rate, audio kept
         result = pipe("in.mp4", "out.mp4", fps="60")         # any target rate, e.g. 23.976 -> 60
         result = pipe("in.mp4", "slow.mp4", factor=4, slowmo=True)  # 4x slower, same rate
@@ -192,9 +192,9 @@ class InterpolationPipeline(FileJob):
     def __init__(self, interpolator: FrameInterpolator | None = None, scene_detector: SceneDetector | None = None,
                  dedup: bool = True, max_duplicate_run: int = 3, detect_cuts: bool = True):
         if interpolator is None:
-            from ..interpolators.classical import ClassicalInterpolator
+            from ..interpolators.classical import ClassicalConfig, ClassicalInterpolator
 
-            interpolator = ClassicalInterpolator()
+            interpolator = ClassicalInterpolator(ClassicalConfig.preset("balanced"))
         self.interpolator = interpolator
         self.scene_detector = scene_detector or SceneDetector()
         self.dedup = dedup

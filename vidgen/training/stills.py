@@ -79,9 +79,11 @@ def _matrix(centre: np.ndarray, k: float, angle: float, shift: np.ndarray) -> np
 
 
 def render_clip(rng: np.random.Generator, photos: list[np.ndarray], frames: int, size: int,
-                motion: float = 1.0, supersample: int = 2, max_layers: int = 3) -> np.ndarray:
+                motion: float = 1.0, supersample: int = 2, max_layers: int = 3,
+                layer_size: tuple[float, float] = (1 / 6, 1 / 2)) -> np.ndarray:
     """One ``(frames, size, size, 3)`` uint8 clip; ``motion`` scales every speed (1: a background moving
-    about 6 px per frame, layers about 9, with rotation, zoom and shake); see the module docstring."""
+    about 6 px per frame, layers about 9, with rotation, zoom and shake); up to ``max_layers`` moving
+    layers, each side a fraction ``layer_size`` of ``size``; see the module docstring."""
     ss = supersample
     canvas = size * ss
     # backgrounds only from photos with 1.2+ photo pixels per output pixel: an upscaled photo is soft
@@ -96,7 +98,7 @@ def render_clip(rng: np.random.Generator, photos: list[np.ndarray], frames: int,
     layers = []
     for _ in range(int(rng.integers(0, max_layers + 1))):
         src = photos[int(rng.integers(len(photos)))]
-        lw, lh = (int(v) for v in rng.integers(size // 6, size // 2, 2))
+        lw, lh = (int(v) for v in rng.integers(max(4, int(size * layer_size[0])), int(size * layer_size[1]), 2))
         kl = math.exp(rng.uniform(0, math.log(max(1.0, min(4.0, min(src.shape[:2]) / max(lw, lh) / 1.2)))))
         sw, sh = min(src.shape[1], math.ceil(lw * kl)), min(src.shape[0], math.ceil(lh * kl))
         y, x = int(rng.integers(0, src.shape[0] - sh + 1)), int(rng.integers(0, src.shape[1] - sw + 1))
