@@ -18,6 +18,7 @@ COMMANDS = {
     "deblur": "vidgen.commands.deblur",
     "enhance": "vidgen.commands.enhance",
     "generate": "vidgen.commands.generate",
+    "animate": "vidgen.commands.animate",
     "train": "vidgen.commands.train",
     "finetune": "vidgen.commands.finetune",
     "compare": "vidgen.commands.compare",

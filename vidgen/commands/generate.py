@@ -20,10 +20,13 @@ def add(sub) -> None:
                                    "'a red circle moving left' (colours red, green, blue, yellow, white; circle, "
                                    "square, triangle; left, right, up, down); its guide classifier steers each video "
                                    "toward the colour and direction the prompt names and keeps the best of "
-                                   "--candidates starts. --model takes a diffusers-layout folder "
-                                   "(ModelScope text-to-video, Zeroscope) or a hub id when online.",
+                                   "--candidates starts. --model takes a diffusers folder (model_index.json) "
+                                   "or a hub id when online: Wan 2.x, LTX-Video, CogVideoX, AnimateDiff, "
+                                   "ModelScope text-to-video or Zeroscope. For image-to-video see 'vidgen animate'.",
                        epilog="examples:\n  vidgen generate \"a yellow triangle moving up\" -o tri.mp4\n"
-                              "  vidgen generate \"a boat at sea\" --model ./zeroscope_v2_576w --size 576x320 --steps 30",
+                              "  vidgen generate \"a boat at sea\" --model ./zeroscope_v2_576w --size 576x320 --steps 30\n"
+                              "  vidgen generate \"a boat at sea\" --model ./Wan2.1-T2V-1.3B-Diffusers --size 832x480 "
+                              "--frames 33",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("prompt", help="what the video shows")
     p.add_argument("-o", "--output", default=None, help="output file (default: generated.mp4) or a folder for PNGs")
@@ -33,7 +36,8 @@ def add(sub) -> None:
     g.add_argument("--lora", default=None, metavar="FILE", help="LoRA adapter (.safetensors, from 'vidgen train lora' "
                                                                  "or diffusers) merged into the U-Net")
     g.add_argument("--lora-scale", type=float, default=1.0, help="strength of --lora (default 1.0)")
-    g.add_argument("--frames", type=positive_int, default=16, help="number of frames (default 16)")
+    g.add_argument("--frames", type=positive_int, default=None,
+                   help="number of frames (default: 16 for vidgen's own and ModelScope-style models, else the model's)")
     g.add_argument("--size", type=size, default=None, metavar="WxH", help="frame size (default: the model's)")
     g.add_argument("--steps", type=positive_int, default=25, help="denoising steps (default 25)")
     g.add_argument("--guidance", type=float, default=None,
@@ -46,8 +50,10 @@ def add(sub) -> None:
                         "(models with one; default: the model's setting, 8 for vidgen's own; 1 = off)")
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
-    g.add_argument("--scheduler", default="ddim", choices=SCHEDULERS, help="sampler (default ddim)")
-    g.add_argument("--fps", default="8", help="frame rate of the output (default 8)")
+    g.add_argument("--scheduler", default=None, choices=SCHEDULERS,
+                   help="sampler of vidgen's own and ModelScope-style models (default ddim); other families keep "
+                        "their own")
+    g.add_argument("--fps", default=None, help="frame rate of the output (default: the family's, 8 for vidgen's own)")
     r = p.add_argument_group("memory and speed")
     r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
                    help="attention kernel (default auto: xformers on CUDA if installed, else PyTorch SDPA)")
@@ -69,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
     from ..pipelines.text_to_video import TextToVideoPipeline
 
     started = time.perf_counter()
-    fps = parse_rate(args.fps)
+    if args.model is not None and family_model(args.model) is not None:
+        return run_family(args, image=None)
+    fps = parse_rate(args.fps or "8")
     settings = encode_settings(args)
     if args.lora and not Path(args.lora).is_file():
         raise WeightsError(f"no LoRA file at {args.lora}")
@@ -81,14 +89,14 @@ def run(args: argparse.Namespace) -> int:
         pipe.enable_cpu_offload(str(device) if device.type == "cuda" else "cuda")
     else:
         pipe.to(device)
-    pipe.set_scheduler(args.scheduler)
+    pipe.set_scheduler(args.scheduler or "ddim")
     pipe.set_attention(args.attention)
     if args.vae_slicing:
         pipe.enable_vae_slicing()
     if args.vae_tiling:
         pipe.enable_vae_tiling()
     w, h = args.size if args.size else (None, None)
-    out = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames, height=h, width=w,
+    out = pipe(args.prompt, negative_prompt=args.negative_prompt, num_frames=args.frames or 16, height=h, width=w,
                num_inference_steps=args.steps, guidance_scale=args.guidance, seed=args.seed,
                progress=not args.quiet, classifier_scale=args.classifier_guidance,
                candidates=args.candidates).frames
@@ -97,4 +105,57 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         log.info(f"wrote {path}: {n} frames, {out.shape[-1]}x{out.shape[-2]}, "
                  f"in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def family_model(model: str) -> str | None:
+    """The pipeline class a ``--model`` names when it is one of the diffusers video families vidgen runs
+    (:mod:`vidgen.pipelines.video_models`), else None (vidgen's own and ModelScope-style folders)."""
+    from ..pipelines.video_models import family_of, index_class
+
+    name = index_class(model)
+    return name if name is not None and family_of(name) is not None else None
+
+
+def run_family(args: argparse.Namespace, image: str | None) -> int:
+    """``generate`` / ``animate`` with a Wan, LTX-Video, CogVideoX or AnimateDiff model."""
+    import time
+
+    from ..devices import choose
+    from ..errors import OptionError
+    from ..io.writer import write_video
+    from ..pipelines.job import parse_rate
+    from ..pipelines.video_models import VideoModel
+
+    started = time.perf_counter()
+    for option, value in (("--scheduler", getattr(args, "scheduler", None)),
+                          ("--classifier-guidance", getattr(args, "classifier_guidance", None)),
+                          ("--candidates", getattr(args, "candidates", None))):
+        if value is not None:
+            raise OptionError(f"{option} is for vidgen's own and ModelScope-style models; this model uses its "
+                              "pipeline's own")
+    settings = encode_settings(args)
+    device, dtype = choose(args.device, args.precision)
+    model = VideoModel.from_pretrained(args.model, task="t2v" if image is None else "i2v", torch_dtype=dtype)
+    model.set_attention(args.attention)
+    if args.lora:
+        model.load_lora(args.lora, scale=args.lora_scale)
+    if args.cpu_offload:
+        model.enable_cpu_offload(str(device) if device.type == "cuda" else "cuda")
+    else:
+        model.to(device)
+    if args.vae_slicing:
+        model.enable_vae_slicing()
+    if args.vae_tiling:
+        model.enable_vae_tiling()
+    w, h = args.size if args.size else (None, None)
+    video = model.generate(args.prompt, image=image, negative_prompt=args.negative_prompt, num_frames=args.frames,
+                           height=h, width=w, steps=args.steps, guidance=args.guidance, seed=args.seed,
+                           progress=not args.quiet)
+    fps = parse_rate(args.fps) if args.fps else parse_rate(str(video.fps))
+    path = args.output or ("generated.mp4" if image is None else "animated.mp4")
+    n = write_video(path, video.frames, fps, settings)
+    if not args.quiet:
+        log.info(f"wrote {path}: {n} frames, {video.width}x{video.height} at {float(fps):g} fps "
+                 f"({model.family.name}), in {time.perf_counter() - started:.1f} s")
     return 0

@@ -59,3 +59,22 @@ def build_clip_tokenizer(words: list[str], folder: str | os.PathLike, max_length
 
     vocab_file, merges_file = write_clip_tokenizer_files(words, folder)
     return CLIPTokenizer(str(vocab_file), str(merges_file), model_max_length=max_length)
+
+
+def build_t5_tokenizer(words: list[str], max_length: int = 128):
+    """An offline T5-style tokenizer (SentencePiece unigram over ``words``, then single letters; ``</s>``
+    closes every text), the kind Wan, LTX-Video and CogVideoX pipelines load from ``tokenizer/``.
+    ``save_pretrained`` writes a ``tokenizer.json`` that ``AutoTokenizer`` reads back offline."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import T5TokenizerFast
+
+    pieces = [("<pad>", 0.0), ("</s>", 0.0), ("<unk>", 0.0)]
+    pieces += [("▁" + w, -1.0) for w in sorted({w.lower() for w in words})]
+    pieces += [(c, -5.0) for c in "▁abcdefghijklmnopqrstuvwxyz0123456789"]
+    tok = Tokenizer(models.Unigram(pieces, unk_id=2))
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", pair="$A </s> $B </s>",
+                                                       special_tokens=[("</s>", 1)])
+    return T5TokenizerFast(tokenizer_object=tok, eos_token="</s>", unk_token="<unk>", pad_token="<pad>", extra_ids=0,
+                           model_max_length=max_length)

@@ -1,0 +1,166 @@
+"""The diffusers video families (Wan, LTX-Video, CogVideoX, AnimateDiff) on tiny random components
+built from their configs offline: generate and animate end to end through the CLI and the Python API,
+one-line errors, attention choices."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tiny_video_models as tiny
+from helpers import count_frames, read_rgb, stream_lines
+from vidgen.errors import OptionError, WeightsError
+from vidgen.pipelines.video_models import FAMILIES, VideoModel
+
+SMALL = {"wan": ("9", "32x32"), "ltx": ("9", "32x32"), "cogvideox": ("9", "32x32"), "animatediff": ("8", "32x32")}
+
+
+def vidgen(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vidgen", *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    return {name: build(root) for name, build in tiny.BUILDERS.items()}
+
+
+@pytest.fixture(scope="module")
+def i2v_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("families_i2v")
+    return {"wan": tiny.wan(root, i2v=True), "cogvideox": tiny.cogvideox(root, i2v=True)}
+
+
+@pytest.fixture
+def image(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "still.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 16, 3), np.uint8)).save(path)
+    return path
+
+
+def api_frames(folder, task="t2v", prompt="a red circle moving left", **kw) -> np.ndarray:
+    model = VideoModel.from_pretrained(folder, task=task)
+    video = model.generate(prompt, steps=2, seed=1, progress=False, **kw)
+    frames = np.stack(list(video.frames))
+    assert frames.shape[0] == video.count and frames.shape[1:] == (video.height, video.width, 3)
+    return frames
+
+
+@pytest.mark.parametrize("family", list(SMALL))
+def test_generate_runs_each_family_through_the_cli_as_the_api_does(models, family, tmp_path):
+    frames, size = SMALL[family]
+    out = tmp_path / "g.mkv"
+    r = vidgen("generate", "a red circle moving left", "--model", str(models[family]), "--frames", frames, "--size",
+               size, "--steps", "2", "--seed", "1", "--codec", "ffv1", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    w, h = (int(v) for v in size.split("x"))
+    api = api_frames(models[family], num_frames=int(frames), width=w, height=h)
+    got = read_rgb(out)
+    assert got.shape == api.shape and count_frames(out) == len(api)
+    assert np.array_equal(got, api)  # ffv1 keeps the frames exactly: the CLI runs the API's generation
+    assert f"{FAMILIES[family].fps} fps" in stream_lines(out)
+    assert got.std() > 1  # random weights still make a picture that varies, not a blank
+
+
+def test_same_seed_same_video_other_seed_other_video(models):
+    a = api_frames(models["wan"], num_frames=5, width=32, height=32)
+    b = api_frames(models["wan"], num_frames=5, width=32, height=32)
+    assert np.array_equal(a, b)
+    other = VideoModel.from_pretrained(models["wan"]).generate("a red circle moving left", num_frames=5, width=32,
+                                                               height=32, steps=2, seed=2, progress=False)
+    assert not np.array_equal(a, np.stack(list(other.frames)))
+
+
+def test_animate_ltx_from_its_text_to_video_folder(models, image, tmp_path):
+    out = tmp_path / "a.mkv"
+    r = vidgen("animate", str(image), "the circle moves", "--model", str(models["ltx"]), "--frames", "9", "--size",
+               "32x32", "--steps", "2", "--seed", "1", "--codec", "ffv1", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    api = api_frames(models["ltx"], task="i2v", prompt="the circle moves", image=image, num_frames=9, width=32,
+                     height=32)
+    assert np.array_equal(read_rgb(out), api)
+    # the image conditions the video: another image, another video
+    from PIL import Image
+
+    other = tmp_path / "other.png"
+    Image.new("RGB", (16, 16), (250, 250, 250)).save(other)
+    assert not np.array_equal(api, api_frames(models["ltx"], task="i2v", prompt="the circle moves", image=other,
+                                              num_frames=9, width=32, height=32))
+
+
+@pytest.mark.parametrize("family,frames,size", [("wan", "9", "32x32"), ("cogvideox", "9", "16x16")])
+def test_animate_with_i2v_folders(i2v_models, family, frames, size, image, tmp_path):
+    out = tmp_path / "a.mp4"
+    r = vidgen("animate", str(image), "the circle moves", "--model", str(i2v_models[family]), "--frames", frames,
+               "--size", size, "--steps", "2", "-o", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert count_frames(out) == int(frames)
+
+
+def test_one_line_errors(models, i2v_models, image, tmp_path):
+    cases = [
+        ("animate", str(image), "go", "--model", str(models["wan"])),  # a Wan t2v folder cannot animate
+        ("animate", str(image), "go", "--model", str(models["animatediff"])),  # no i2v in the family
+        ("generate", "go", "--model", str(i2v_models["wan"])),  # an i2v folder needs an image
+        ("generate", "go", "--model", str(models["wan"]), "--frames", "10"),  # Wan makes 4k+1 frames
+        ("generate", "go", "--model", str(models["wan"]), "--scheduler", "dpm"),
+        ("generate", "go", "--model", str(models["wan"]), "--attention", "chunked"),
+        ("animate", str(tmp_path / "missing.png"), "go", "--model", str(models["ltx"])),
+        ("animate", str(models["ltx"] / "model_index.json"), "go", "--model", str(models["ltx"])),  # not an image
+        ("generate", "go", "--model", str(models["wan"]), "--lora", str(tmp_path / "none.safetensors")),
+    ]
+    for args in cases:
+        r = vidgen(*args, "-o", str(tmp_path / "x.mp4"), "-q")
+        assert r.returncode != 0, args
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in r.stderr, (args, r.stderr)
+        assert not (tmp_path / "x.mp4").exists()
+
+
+def test_unknown_pipeline_class_is_one_error(models, tmp_path):
+    import json
+    import shutil
+
+    folder = tmp_path / "odd"
+    shutil.copytree(models["wan"], folder)
+    index = json.loads((folder / "model_index.json").read_text())
+    index["_class_name"] = "FluxPipeline"
+    (folder / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(WeightsError, match="not one vidgen runs"):
+        VideoModel.from_pretrained(folder)
+
+
+def test_attention_choice_reaches_each_kind_of_denoiser(models):
+    """U-Net families take vidgen's processors (chunked included); transformer families take diffusers'
+    dispatch backends. Every kernel gives the same video; unsupported ones are refused."""
+    ref = api_frames(models["animatediff"], num_frames=8, width=32, height=32)
+    model = VideoModel.from_pretrained(models["animatediff"])
+    model.set_attention("chunked")
+    from vidgen.attention import VidgenAttnProcessor
+
+    assert any(isinstance(p, VidgenAttnProcessor) for p in model.denoiser.attn_processors.values())
+    video = np.stack(list(model.generate("a red circle moving left", num_frames=8, width=32, height=32, steps=2,
+                                         seed=1, progress=False).frames))
+    assert np.abs(video.astype(int) - ref).max() <= 1
+
+    ref = api_frames(models["wan"], num_frames=5, width=32, height=32)
+    model = VideoModel.from_pretrained(models["wan"])
+    model.set_attention("naive")
+    video = np.stack(list(model.generate("a red circle moving left", num_frames=5, width=32, height=32, steps=2,
+                                         seed=1, progress=False).frames))
+    assert np.abs(video.astype(int) - ref).max() <= 1
+    with pytest.raises(OptionError, match="chunked"):
+        model.set_attention("chunked")
+
+
+def test_vae_slicing_and_tiling_switch_on(models):
+    for family in ("wan", "ltx", "cogvideox", "animatediff"):
+        model = VideoModel.from_pretrained(models[family])
+        model.enable_vae_slicing() if hasattr(model.pipe.vae, "enable_slicing") else None
+        model.enable_vae_tiling()
+        assert getattr(model.pipe.vae, "use_tiling", True)
