@@ -43,7 +43,8 @@ def add(sub) -> None:
                                   "Writes OUT/model: the --model folder with guide/ added.")
     add_model_command(trs, "lora", add_lora_arguments, _cmd_train_lora,
                       help="a LoRA adapter for a text-to-video model, from your footage",
-                      description="Teach a text-to-video model (vidgen's shipped one or --base) a new concept from "
+                      description="Teach a text-to-video model (vidgen's shipped one or --base: a ModelScope-style, "
+                                  "Wan, LTX-Video, CogVideoX or AnimateDiff folder) a new concept from "
                                   "a folder of videos: they are cut into clips of --frames frames at the model's "
                                   "size, encoded once by the frozen VAE (cached latents), and peft LoRA layers on "
                                   "the U-Net's attention projections learn to denoise them given their captions. "
@@ -88,7 +89,22 @@ def _cmd_train_t2v_guide(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_lora(args: argparse.Namespace) -> int:
-    from ..training.lora import train
     from ..training.lora_options import config_from_args
 
-    return run_training(train, config_from_args(args), args, "; use it with: vidgen generate PROMPT --lora {path}")
+    cfg = config_from_args(args)
+    if args.base is not None:
+        from .generate import family_model
+
+        if family_model(args.base) is not None:  # Wan, LTX-Video, CogVideoX, AnimateDiff
+            from ..training import family_lora
+
+            return run_training(family_lora.train, cfg, args,
+                                f"; use it with: vidgen generate PROMPT --model {args.base} --lora {{path}}")
+    if cfg.size is not None:
+        from ..errors import OptionError
+
+        raise OptionError("--size is for Wan, LTX-Video, CogVideoX and AnimateDiff bases; this model trains at its "
+                          "own frame size")
+    from ..training.lora import train
+
+    return run_training(train, cfg, args, "; use it with: vidgen generate PROMPT --lora {path}")

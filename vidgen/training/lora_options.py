@@ -33,6 +33,7 @@ class LoraTrainConfig:
     mixed_precision: str = "no"  # no | fp16 | bf16 (where the device supports it)
     frames: int | None = None  # frames per clip; None = 16
     stride: int | None = None  # frames between clip starts; None = frames (no overlap)
+    size: int | None = None  # clip side for diffusers family bases (Wan, LTX, ...); None = 256. vidgen's own: its size
     # > 0: also keep the adapted U-Net's predictions for the empty prompt and ``preserve_prompts`` equal
     # to the base model's (a prior-preservation loss against the base itself, adapters off), this weight
     preserve: float = 0.0
@@ -68,6 +69,9 @@ def add_lora_arguments(p: argparse.ArgumentParser) -> None:
                    help="fp16 needs CUDA; bf16 needs a GPU or CPU that supports it")
     p.add_argument("--frames", type=int, default=None, help="frames per clip (default: 16)")
     p.add_argument("--stride", type=int, default=None, help="frames between clip starts (default: --frames)")
+    p.add_argument("--size", type=int, default=None, metavar="PX",
+                   help="square clip side for Wan, LTX-Video, CogVideoX and AnimateDiff bases (default 256); "
+                        "vidgen's own and ModelScope-style models train at their frame size")
     p.add_argument("--preserve", type=float, default=d.preserve, metavar="WEIGHT",
                    help="weight of a loss keeping the adapted model's predictions for the empty prompt (the "
                         "baseline of classifier-free guidance) and any --preserve-prompt equal to the base "
@@ -95,6 +99,8 @@ def config_from_args(a: argparse.Namespace) -> LoraTrainConfig:
         raise OptionError("--frames must be at least 2")
     if a.stride is not None and a.stride < 1:
         raise OptionError("--stride must be at least 1")
+    if a.size is not None and a.size < 16:
+        raise OptionError("--size must be at least 16")
     if a.lr <= 0:
         raise OptionError("--lr must be positive")
     if a.preserve < 0:
@@ -112,6 +118,6 @@ def config_from_args(a: argparse.Namespace) -> LoraTrainConfig:
                            steps=a.steps, rank=a.rank, alpha=a.alpha, targets=targets, lr=a.lr,
                            lr_schedule=a.lr_schedule, warmup=a.warmup, batch_size=a.batch_size,
                            grad_accum=a.grad_accum, gradient_checkpointing=a.gradient_checkpointing,
-                           mixed_precision=a.mixed_precision, frames=a.frames, stride=a.stride,
+                           mixed_precision=a.mixed_precision, frames=a.frames, stride=a.stride, size=a.size,
                            preserve=a.preserve, preserve_prompts=tuple(keep),
                            eval_every=a.eval_every, save_every=a.save_every, seed=a.seed)

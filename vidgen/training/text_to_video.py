@@ -78,6 +78,14 @@ def _accelerator():
     return Accelerator()
 
 
+def sobel(x: torch.Tensor) -> torch.Tensor:
+    """Horizontal and vertical Sobel gradients of each channel of ``(B, C, H, W)``: ``(B, 2C, H, W)``."""
+    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], device=x.device, dtype=x.dtype) / 4
+    c = x.shape[1]
+    weight = torch.stack([k, k.t()]).unsqueeze(1).repeat(c, 1, 1, 1)  # (2C, 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), weight, groups=c)
+
+
 def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, stop_after: int | None):
     """Phase 1. Returns False if stopped early."""
     acc = _accelerator()
@@ -99,6 +107,8 @@ def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, st
         post = vae.encode(x).latent_dist
         rec = vae.decode(post.sample()).sample
         loss = F.mse_loss(rec, x) + 1e-6 * post.kl().mean()
+        if cfg.vae_edge_weight > 0:
+            loss = loss + cfg.vae_edge_weight * F.l1_loss(sobel(rec), sobel(x))
         acc.backward(loss)
         opt.step()
         sched.step()
@@ -269,7 +279,7 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         raise OptionError("steps and batch sizes must be at least 1")
     set_seed(cfg.seed)
     if cfg.model is None:
-        cfg.model = T2VConfig()
+        cfg.model = T2VConfig(latent_channels=cfg.latent_channels)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
