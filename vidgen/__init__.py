@@ -3,7 +3,8 @@
 Heavy modules (torch, the pipelines) load on first use, so ``import vidgen`` and the CLI start fast.
 
 - frames in memory: ``vidgen.interpolate(frames, factor=2)``, ``vidgen.enhance(frames, scale=2)``,
-  ``vidgen.deblur(frames)`` (the frame contract is in :mod:`vidgen.frames`);
+  ``vidgen.deblur(frames)``, ``vidgen.generate("a boat at sea", model=...)`` (the frame contract is in
+  :mod:`vidgen.frames`);
 - files: ``InterpolationPipeline()("in.mp4", "out.mp4")``, ``DeblurPipeline.from_pretrained()``,
   ``EnhancePipeline.from_pretrained(scale=2)``, ``TextToVideoPipeline.from_pretrained()("a red circle
   moving left")``.
@@ -19,10 +20,12 @@ _LAZY = {
     "interpolate": "vidgen.frames",
     "enhance": "vidgen.frames",
     "deblur": "vidgen.frames",
+    "generate": "vidgen.frames",
     "InterpolationPipeline": "vidgen.pipelines.interpolation",
     "DeblurPipeline": "vidgen.pipelines.restoration",
     "EnhancePipeline": "vidgen.pipelines.restoration",
     "TextToVideoPipeline": "vidgen.pipelines.text_to_video",
+    "VideoModel": "vidgen.pipelines.video_models",
     "ClassicalInterpolator": "vidgen.interpolators.classical",
     "VideoReader": "vidgen.io.reader",
     "VideoWriter": "vidgen.io.writer",

@@ -246,7 +246,9 @@ class VidgenTextToVideo(VidgenImageBatchNode):
                                        "tooltip": "classifier-free guidance (0: the model's own)"}),
                 "width": ("INT", {"default": 0, "min": 0, "max": 4096, "step": 8, "tooltip": "0: the model's size"}),
                 "height": ("INT", {"default": 0, "min": 0, "max": 4096, "step": 8}),
-                "model_folder": ("STRING", {"default": "", "tooltip": "a diffusers folder (empty: vidgen's own)"}),
+                "model_folder": ("STRING", {"default": "", "tooltip": "a diffusers folder or hub id (empty: vidgen's "
+                                            "own): ModelScope, Zeroscope, Wan, LTX-Video, CogVideoX, AnimateDiff"}),
+                "image": ("IMAGE", {"tooltip": "first frame, for image-to-video (Wan I2V, LTX-Video, CogVideoX I2V)"}),
                 "lora": ("STRING", {"default": "", "tooltip": "a LoRA .safetensors to merge"}),
                 "lora_scale": ("FLOAT", {"default": 1.0, "min": -4.0, "max": 4.0, "step": 0.05}),
             },
@@ -256,12 +258,17 @@ class VidgenTextToVideo(VidgenImageBatchNode):
 
     def run(self, prompt: str, seed: int = 0, steps: int = 25, frames: int = 16, negative_prompt: str = "",
             guidance: float = 0.0, width: int = 0, height: int = 0, model_folder: str = "", lora: str = "",
-            lora_scale: float = 1.0):
+            lora_scale: float = 1.0, image=None):
         from .devices import choose
         from .pipelines.text_to_video import TextToVideoPipeline
+        from .pipelines.video_models import family_of, index_class
 
         if not prompt.strip():
             raise InputError("the prompt is empty")
+        name = index_class(model_folder.strip()) if model_folder.strip() else None
+        if image is not None or (name is not None and family_of(name) is not None):
+            return self._family(prompt, seed, steps, frames, negative_prompt, guidance, width, height,
+                                model_folder.strip(), lora.strip(), lora_scale, image)
         device, dtype = choose("auto", "auto")
         pipe = TextToVideoPipeline.from_pretrained(model_folder.strip() or None, torch_dtype=dtype)
         if lora.strip():
@@ -277,6 +284,26 @@ class VidgenTextToVideo(VidgenImageBatchNode):
                    width=width or None, num_inference_steps=steps, guidance_scale=guidance or None, seed=seed,
                    callback_on_step_end=on_step).frames
         return (out[0].float().cpu().permute(1, 2, 3, 0).contiguous(),)  # (3, T, H, W) -> (T, H, W, 3)
+
+    @staticmethod
+    def _family(prompt, seed, steps, frames, negative_prompt, guidance, width, height, model, lora, lora_scale,
+                image):
+        """A Wan / LTX-Video / CogVideoX / AnimateDiff model through the frame-level API."""
+        import numpy as np
+        import torch
+
+        from .frames import generate
+
+        first = None
+        if image is not None:
+            _check_images(image, "image")
+            first = (image[0].float().clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+        progress = _Progress(steps)
+        out = generate(prompt, model=model or None, image=first, frames=frames, steps=steps, seed=seed,
+                       size=(width, height) if width and height else None, guidance=guidance or None,
+                       negative_prompt=negative_prompt or None, lora=lora or None, lora_scale=lora_scale,
+                       on_step=progress.step)
+        return (torch.from_numpy(np.stack(out)).float() / 255,)
 
 
 NODE_CLASS_MAPPINGS = {

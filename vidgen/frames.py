@@ -5,6 +5,7 @@
     out = vidgen.interpolate(frames, fps=60, in_fps=24)  # any target rate
     big = vidgen.enhance(frames, scale=2)
     sharp = vidgen.deblur(frames)
+    clip = vidgen.generate("a boat at sea", model="./Wan2.1-T2V-1.3B-Diffusers", frames=33, size=(832, 480))
 
 The file pipelines (``vidgen interpolate`` / ``deblur`` / ``enhance``, :class:`InterpolationPipeline`,
 :class:`DeblurPipeline`, :class:`EnhancePipeline`) run exactly these transforms between their reader
@@ -140,3 +141,47 @@ def deblur(frames: Any, *, weights: str | None = None, device: str = "auto", pre
 
     pipe = DeblurPipeline.from_pretrained(weights, tile=tile, temporal=temporal, device=device, precision=precision)
     return _apply(frames, pipe.stream)
+
+
+def generate(prompt: str, *, model: str | None = None, image: Any = None, frames: int | None = None,
+             size: tuple[int, int] | None = None, steps: int = 25, seed: int = 0, guidance: float | None = None,
+             negative_prompt: str | None = None, lora: str | None = None, lora_scale: float = 1.0,
+             device: str = "auto", precision: str = "auto", on_step: Callable[[], None] | None = None
+             ) -> list[np.ndarray]:
+    """A clip from a prompt (and, for image-to-video, a first-frame ``image``): a list of ``(H, W, 3)``
+    uint8 frames, as ``vidgen generate`` / ``vidgen animate`` write them. ``model``: None (vidgen's own),
+    a ModelScope-style folder, or a Wan / LTX-Video / CogVideoX / AnimateDiff folder or hub id;
+    ``size`` is ``(width, height)``; ``on_step()`` is called after each denoising step."""
+    from .devices import choose
+    from .pipelines.video_models import VideoModel, family_of, index_class
+
+    dev, dtype = choose(device, precision)
+    w, h = size if size else (None, None)
+    name = index_class(model) if model is not None else None
+    if name is not None and family_of(name) is not None:
+        vm = VideoModel.from_pretrained(model, task="t2v" if image is None else "i2v", torch_dtype=dtype)
+        if lora:
+            vm.load_lora(lora, scale=lora_scale)
+        vm.to(dev)
+        video = vm.generate(prompt, image=image, negative_prompt=negative_prompt, num_frames=frames, height=h,
+                            width=w, steps=steps, guidance=guidance, seed=seed, progress=False, on_step=on_step)
+        return list(video.frames)
+    if image is not None:
+        raise OptionError("image-to-video needs a Wan I2V, LTX-Video or CogVideoX I2V model")
+    from .io.tensors import video_frames
+    from .pipelines.text_to_video import TextToVideoPipeline
+
+    pipe = TextToVideoPipeline.from_pretrained(model, torch_dtype=dtype)
+    if lora:
+        pipe.load_lora(lora, scale=lora_scale)
+    pipe.to(dev)
+
+    def step_done(p, i, t, kw):
+        if on_step is not None:
+            on_step()
+        return kw
+
+    out = pipe(prompt, negative_prompt=negative_prompt, num_frames=frames or 16, height=h, width=w,
+               num_inference_steps=steps, guidance_scale=guidance, seed=seed, progress=False,
+               callback_on_step_end=step_done).frames
+    return list(video_frames(out[0].float().cpu()))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_device_options, add_encode_options, positive_int, size
+from .common import positive_int, size
+from .generate import add_memory_options
 
 
 def add(sub) -> None:
@@ -32,16 +33,7 @@ def add(sub) -> None:
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     g.add_argument("--fps", default=None, help="frame rate of the output (default: the family's)")
-    r = p.add_argument_group("memory and speed")
-    from ..choices import ATTENTION_BACKENDS
-
-    r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
-                   help="attention kernel where the model takes vidgen's choice (default auto: the model's own)")
-    r.add_argument("--vae-slicing", action="store_true", help="decode in slices")
-    r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")
-    r.add_argument("--cpu-offload", action="store_true", help="keep weights in RAM, move each model to the GPU as it runs")
-    add_device_options(r)
-    add_encode_options(p, has_input=False)
+    add_memory_options(p, "attention kernel where the model takes vidgen's choice (default auto: the model's own)")
     p.set_defaults(func=run)
 
 

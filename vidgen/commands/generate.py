@@ -54,15 +54,20 @@ def add(sub) -> None:
                    help="sampler of vidgen's own and ModelScope-style models (default ddim); other families keep "
                         "their own")
     g.add_argument("--fps", default=None, help="frame rate of the output (default: the family's, 8 for vidgen's own)")
+    add_memory_options(p, "attention kernel (default auto: xformers on CUDA if installed, else PyTorch SDPA; "
+                          "Wan, LTX-Video and CogVideoX take sdpa, naive or xformers)")
+    p.set_defaults(func=run)
+
+
+def add_memory_options(p: argparse.ArgumentParser, attention_help: str) -> None:
+    """The memory and speed options of generate and animate, then device and encoding."""
     r = p.add_argument_group("memory and speed")
-    r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS,
-                   help="attention kernel (default auto: xformers on CUDA if installed, else PyTorch SDPA)")
-    r.add_argument("--vae-slicing", action="store_true", help="decode one frame at a time")
+    r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS, help=attention_help)
+    r.add_argument("--vae-slicing", action="store_true", help="decode in slices (a frame or a batch at a time)")
     r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")
     r.add_argument("--cpu-offload", action="store_true", help="keep weights in RAM, move each model to the GPU as it runs")
     add_device_options(r)
     add_encode_options(p, has_input=False)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -267,9 +267,11 @@ class VideoModel:
 
     def generate(self, prompt: str, image: Any = None, negative_prompt: str | None = None, num_frames: int | None = None,
                  height: int | None = None, width: int | None = None, steps: int = 25,
-                 guidance: float | None = None, seed: int = 0, progress: bool = True, **extra) -> GeneratedVideo:
-        """Run the pipeline: text-to-video, or image-to-video with ``image`` (a PIL image or a path).
-        ``None`` settings take the pipeline's own defaults; ``extra`` goes to the pipeline as is."""
+                 guidance: float | None = None, seed: int = 0, progress: bool = True, on_step=None,
+                 **extra) -> GeneratedVideo:
+        """Run the pipeline: text-to-video, or image-to-video with ``image`` (a PIL image, an ``(H, W, 3)``
+        uint8 array or a path). ``None`` settings take the pipeline's own defaults; ``on_step()`` is called
+        after each denoising step; ``extra`` goes to the pipeline as is."""
         import torch
 
         from ..progress import progress_bar
@@ -292,13 +294,15 @@ class VideoModel:
             kwargs["max_sequence_length"] = text_len
         gen = torch.Generator("cpu").manual_seed(seed)
         with progress_bar(steps, f"generate ({self.family.name})", enabled=progress, unit="step") as bar:
-            def on_step(pipe, i, t, callback_kwargs):
+            def step_done(pipe, i, t, callback_kwargs):
                 bar.update(1)
+                if on_step is not None:
+                    on_step()
                 return callback_kwargs
 
             try:
                 out = self.pipe(prompt=prompt, num_inference_steps=steps, generator=gen, output_type="np",
-                                callback_on_step_end=on_step, callback_on_step_end_tensor_inputs=[], **kwargs)
+                                callback_on_step_end=step_done, callback_on_step_end_tensor_inputs=[], **kwargs)
             except (ValueError, TypeError) as e:  # diffusers' check_inputs: sizes, frames, prompt lengths
                 raise OptionError(f"{self.family.name}: {str(e).strip().splitlines()[0]}") from None
         video = out.frames
@@ -318,11 +322,16 @@ class VideoModel:
 
 
 def load_image(image: Any):
-    """A PIL RGB image from a path or a PIL image, with one line for a file that is not an image."""
+    """A PIL RGB image from a path, a PIL image or an ``(H, W, 3)`` uint8 array, with one line for a file
+    that is not an image."""
     from PIL import Image, UnidentifiedImageError
 
     if isinstance(image, Image.Image):
         return image.convert("RGB")
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise InputError(f"the image must be an (H, W, 3) uint8 array, not {image.shape} {image.dtype}")
+        return Image.fromarray(image)
     path = Path(image)
     if not path.is_file():
         raise InputError(f"no image at {path}")

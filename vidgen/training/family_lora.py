@@ -32,7 +32,7 @@ from ..errors import OptionError
 from .data import list_videos
 from .lora import CachedClips, make_accelerator, read_captions, video_clips
 from .lora_options import LoraTrainConfig
-from .loop import fit, indexed_loader, log_record, resume_point, training_record
+from .loop import fit, indexed_loader, log_record, optimizer_step, resume_point, training_record
 
 LORA_FILE = "pytorch_lora_weights.safetensors"  # the name diffusers' save_lora_weights writes
 DEFAULT_FRAMES = {"wan": 17, "ltx": 17, "cogvideox": 13, "animatediff": 16}
@@ -202,13 +202,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         gen = torch.Generator().manual_seed(hash((cfg.seed, acc.process_index, micro[0])) % 2**63)
         micro[0] += 1
         loss = loss_on(lat.to(acc.device), cid, gen)
-        acc.backward(loss)
-        if acc.sync_gradients:
-            acc.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        return float(loss.detach())
+        return optimizer_step(acc, loss, params, opt, sched)
 
     val = torch.stack(latents[:4])
     val_ids = torch.tensor(ids[:4])

@@ -114,3 +114,15 @@ def training_record(accelerator, command: str | None, steps: int, seconds: float
             "hardware": f"{accelerator.num_processes}x {accelerator.device.type} "
                         f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)",
             "data": ", ".join(sources) or "synthetic only", "split": split or "", "torch": torch.__version__}
+
+
+def optimizer_step(accelerator, loss, params, opt, sched, max_norm: float = 1.0) -> float:
+    """Backward, clip the gradient norm (when the accumulated gradients are synced), step the optimiser and
+    the LR schedule; returns the loss as a float (the LoRA trainers' step)."""
+    accelerator.backward(loss)
+    if accelerator.sync_gradients:
+        accelerator.clip_grad_norm_(params, max_norm)
+    opt.step()
+    sched.step()
+    opt.zero_grad()
+    return float(loss.detach())

@@ -35,7 +35,7 @@ from torch.utils.data import Dataset
 from ..errors import InputError, OptionError, VidgenError
 from .data import list_videos
 from .lora_options import LoraTrainConfig
-from .loop import fit, indexed_loader, log_record, resume_point, training_record
+from .loop import fit, indexed_loader, log_record, optimizer_step, resume_point, training_record
 
 log = logging.getLogger("vidgen")
 
@@ -263,13 +263,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         gen = torch.Generator().manual_seed(hash((cfg.seed, acc.process_index, micro[0])) % 2**63)
         micro[0] += 1
         loss = loss_on(lat, text[cid.to(acc.device)], gen, preserve=kept is not None)
-        acc.backward(loss)
-        if acc.sync_gradients:
-            acc.clip_grad_norm_(params, 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
-        return float(loss.detach())
+        return optimizer_step(acc, loss, params, opt, sched)
 
     def eval_fn() -> dict:
         with torch.no_grad():
