@@ -363,6 +363,7 @@ def test_parser_of_one_command_parses_as_the_whole_one():
 
     cases = [["interpolate", "in.mp4", "--factor", "3", "-o", "o.mkv"], ["deblur", "in.mp4", "--quiet"],
              ["enhance", "in.mp4", "--scale", "4", "--denoise", "2"], ["generate", "a red circle moving left"],
+             ["animate", "first.png", "the boat sails", "--model", "m", "--frames", "9"],
              ["train", "lora", "--data", "d", "--caption", "a purple circle"], ["train", "t2v", "--context-frames", "0.5"],
              ["finetune", "deblur", "--data", "d"], ["compare", "a.mp4", "b.mp4", "--mode", "wipe"]]
     assert {c[0] for c in cases} == set(COMMANDS)
