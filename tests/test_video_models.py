@@ -187,7 +187,8 @@ def test_lora_trains_on_each_family_and_loads_back_in_diffusers(models, family, 
     make_video(data / "c.mp4", size="48x32", rate="8", seconds=frames / 8 + 0.5)
     out = tmp_path / "lora"
     r = vidgen("train", "lora", "--base", str(models[family]), "--data", str(data), "--caption", "a red boat",
-               "--size", "32", "--steps", "1", "--warmup", "0", "--rank", "4", "--alpha", "8", "--lr", "0.01", "--out", str(out), "-q")
+               "--size", "32", "--steps", "1", "--warmup", "0", "--rank", "4", "--alpha", "8", "--lr", "0.01", "--out",
+               str(out), "-q")
     assert r.returncode == 0, r.stderr
     path = out / "pytorch_lora_weights.safetensors"
     with safe_open(str(path), "pt") as f:

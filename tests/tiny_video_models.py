@@ -57,7 +57,8 @@ def wan(folder: Path, i2v: bool = False) -> Path:
 
 def ltx(folder: Path) -> Path:
     import torch
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, \
+        LTXVideoTransformer3DModel
 
     enc, tok = _t5(folder)
     torch.manual_seed(0)

@@ -65,7 +65,8 @@ def add_memory_options(p: argparse.ArgumentParser, attention_help: str) -> None:
     r.add_argument("--attention", default="auto", choices=ATTENTION_BACKENDS, help=attention_help)
     r.add_argument("--vae-slicing", action="store_true", help="decode in slices (a frame or a batch at a time)")
     r.add_argument("--vae-tiling", action="store_true", help="decode each frame in tiles (large sizes)")
-    r.add_argument("--cpu-offload", action="store_true", help="keep weights in RAM, move each model to the GPU as it runs")
+    r.add_argument("--cpu-offload", action="store_true",
+                   help="keep weights in RAM, move each model to the GPU as it runs")
     add_device_options(r)
     add_encode_options(p, has_input=False)
 

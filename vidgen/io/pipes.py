@@ -113,8 +113,8 @@ def probe_stdin(source: BinaryIO | None = None):
         eof = len(prefix) < want
         if not prefix:
             raise InputError("stdin is empty: no video came down the pipe")
-        res = run_ffmpeg(["-v", "verbose", "-i", "pipe:0", "-map", "0:V:0?", "-frames:v", "1", "-vf", "showinfo",
-                          "-f", "null", "-"], timeout=60, input=prefix, text=False)
+        res = run_ffmpeg(["-v", "verbose", "-threads", "1", "-i", "pipe:0", "-map", "0:V:0?", "-frames:v", "1", "-vf",
+                          "showinfo", "-f", "null", "-"], timeout=60, input=prefix, text=False)
         log = res.stderr.decode("utf-8", "replace")
         header_read = "Input #0" in log and "Video:" in log
         if "Parsed_showinfo_0" in log and " n:" in log or not header_read or eof or want >= _MOST_READ:

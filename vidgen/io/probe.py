@@ -323,7 +323,10 @@ def _probe(path: str | os.PathLike, image_fps: Fraction | None) -> VideoInfo:
         raise InputError(f"{p} is not readable (permission denied)")
     if p.stat().st_size == 0:
         raise InputError(f"{p} is empty (0 bytes)")
-    args = ["-v", "verbose", "-i", str(p), "-map", "0:V:0?", "-frames:v", "1", "-vf", "showinfo", "-f", "null", "-"]
+    # one decoder thread: frame threading decodes frames ahead just to hand back the first (a 1080p FFV1
+    # probe: 0.52 -> 0.29 CPU seconds, 0.38 -> 0.32 s)
+    args = ["-v", "verbose", "-threads", "1", "-i", str(p), "-map", "0:V:0?", "-frames:v", "1", "-vf", "showinfo",
+            "-f", "null", "-"]
     try:
         res = run_ffmpeg(args, timeout=60)
     except subprocess.TimeoutExpired:

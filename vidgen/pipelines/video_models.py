@@ -265,8 +265,8 @@ class VideoModel:
             raise OptionError(f"{self.family.name} makes {k}k+{r} frames (its VAE compresses time {k}x): "
                               f"--frames {num_frames} is not one; try {max(r, num_frames - (num_frames - r) % k)}")
 
-    def generate(self, prompt: str, image: Any = None, negative_prompt: str | None = None, num_frames: int | None = None,
-                 height: int | None = None, width: int | None = None, steps: int = 25,
+    def generate(self, prompt: str, image: Any = None, negative_prompt: str | None = None,
+                 num_frames: int | None = None, height: int | None = None, width: int | None = None, steps: int = 25,
                  guidance: float | None = None, seed: int = 0, progress: bool = True, on_step=None,
                  **extra) -> GeneratedVideo:
         """Run the pipeline: text-to-video, or image-to-video with ``image`` (a PIL image, an ``(H, W, 3)``
