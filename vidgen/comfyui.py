@@ -261,12 +261,11 @@ class VidgenTextToVideo(VidgenImageBatchNode):
             lora_scale: float = 1.0, image=None):
         from .devices import choose
         from .pipelines.text_to_video import TextToVideoPipeline
-        from .pipelines.video_models import family_of, index_class
+        from .pipelines.video_models import family_class
 
         if not prompt.strip():
             raise InputError("the prompt is empty")
-        name = index_class(model_folder.strip()) if model_folder.strip() else None
-        if image is not None or (name is not None and family_of(name) is not None):
+        if image is not None or family_class(model_folder.strip() or None) is not None:
             return self._family(prompt, seed, steps, frames, negative_prompt, guidance, width, height,
                                 model_folder.strip(), lora.strip(), lora_scale, image)
         device, dtype = choose("auto", "auto")
@@ -293,11 +292,12 @@ class VidgenTextToVideo(VidgenImageBatchNode):
         import torch
 
         from .frames import generate
+        from .io.tensors import from_float
 
         first = None
         if image is not None:
             _check_images(image, "image")
-            first = (image[0].float().clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+            first = from_float(image[0].float().cpu().numpy(), np.uint8)
         progress = _Progress(steps)
         out = generate(prompt, model=model or None, image=first, frames=frames, steps=steps, seed=seed,
                        size=(width, height) if width and height else None, guidance=guidance or None,

@@ -152,25 +152,22 @@ def generate(prompt: str, *, model: str | None = None, image: Any = None, frames
     uint8 frames, as ``vidgen generate`` / ``vidgen animate`` write them. ``model``: None (vidgen's own),
     a ModelScope-style folder, or a Wan / LTX-Video / CogVideoX / AnimateDiff folder or hub id;
     ``size`` is ``(width, height)``; ``on_step()`` is called after each denoising step."""
-    from .devices import choose
-    from .pipelines.video_models import VideoModel, family_of, index_class
+    from .pipelines.video_models import VideoModel, family_class
 
-    dev, dtype = choose(device, precision)
     w, h = size if size else (None, None)
-    name = index_class(model) if model is not None else None
-    if name is not None and family_of(name) is not None:
-        vm = VideoModel.from_pretrained(model, task="t2v" if image is None else "i2v", torch_dtype=dtype)
-        if lora:
-            vm.load_lora(lora, scale=lora_scale)
-        vm.to(dev)
+    if family_class(model) is not None:
+        vm = VideoModel.load(model, task="t2v" if image is None else "i2v", device=device, precision=precision,
+                             lora=lora, lora_scale=lora_scale)
         video = vm.generate(prompt, image=image, negative_prompt=negative_prompt, num_frames=frames, height=h,
                             width=w, steps=steps, guidance=guidance, seed=seed, progress=False, on_step=on_step)
         return list(video.frames)
     if image is not None:
         raise OptionError("image-to-video needs a Wan I2V, LTX-Video or CogVideoX I2V model")
+    from .devices import choose
     from .io.tensors import video_frames
     from .pipelines.text_to_video import TextToVideoPipeline
 
+    dev, dtype = choose(device, precision)
     pipe = TextToVideoPipeline.from_pretrained(model, torch_dtype=dtype)
     if lora:
         pipe.load_lora(lora, scale=lora_scale)

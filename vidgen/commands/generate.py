@@ -81,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     from ..pipelines.text_to_video import TextToVideoPipeline
 
     started = time.perf_counter()
-    if args.model is not None and family_model(args.model) is not None:
+    from ..pipelines.video_models import family_class
+
+    if family_class(args.model) is not None:
         return run_family(args, image=None)
     fps = parse_rate(args.fps or "8")
     settings = encode_settings(args)
@@ -114,20 +116,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def family_model(model: str) -> str | None:
-    """The pipeline class a ``--model`` names when it is one of the diffusers video families vidgen runs
-    (:mod:`vidgen.pipelines.video_models`), else None (vidgen's own and ModelScope-style folders)."""
-    from ..pipelines.video_models import family_of, index_class
-
-    name = index_class(model)
-    return name if name is not None and family_of(name) is not None else None
-
-
 def run_family(args: argparse.Namespace, image: str | None) -> int:
     """``generate`` / ``animate`` with a Wan, LTX-Video, CogVideoX or AnimateDiff model."""
     import time
 
-    from ..devices import choose
     from ..errors import OptionError
     from ..io.writer import write_video
     from ..pipelines.job import parse_rate
@@ -141,19 +133,10 @@ def run_family(args: argparse.Namespace, image: str | None) -> int:
             raise OptionError(f"{option} is for vidgen's own and ModelScope-style models; this model uses its "
                               "pipeline's own")
     settings = encode_settings(args)
-    device, dtype = choose(args.device, args.precision)
-    model = VideoModel.from_pretrained(args.model, task="t2v" if image is None else "i2v", torch_dtype=dtype)
-    model.set_attention(args.attention)
-    if args.lora:
-        model.load_lora(args.lora, scale=args.lora_scale)
-    if args.cpu_offload:
-        model.enable_cpu_offload(str(device) if device.type == "cuda" else "cuda")
-    else:
-        model.to(device)
-    if args.vae_slicing:
-        model.enable_vae_slicing()
-    if args.vae_tiling:
-        model.enable_vae_tiling()
+    model = VideoModel.load(args.model, task="t2v" if image is None else "i2v", device=args.device,
+                            precision=args.precision, lora=args.lora, lora_scale=args.lora_scale,
+                            attention=args.attention, vae_slicing=args.vae_slicing, vae_tiling=args.vae_tiling,
+                            cpu_offload=args.cpu_offload)
     w, h = args.size if args.size else (None, None)
     video = model.generate(args.prompt, image=image, negative_prompt=args.negative_prompt, num_frames=args.frames,
                            height=h, width=w, steps=args.steps, guidance=args.guidance, seed=args.seed,

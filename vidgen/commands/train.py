@@ -92,14 +92,13 @@ def _cmd_train_lora(args: argparse.Namespace) -> int:
     from ..training.lora_options import config_from_args
 
     cfg = config_from_args(args)
-    if args.base is not None:
-        from .generate import family_model
+    from ..pipelines.video_models import family_class
 
-        if family_model(args.base) is not None:  # Wan, LTX-Video, CogVideoX, AnimateDiff
-            from ..training import family_lora
+    if family_class(args.base) is not None:  # Wan, LTX-Video, CogVideoX, AnimateDiff
+        from ..training import family_lora
 
-            return run_training(family_lora.train, cfg, args,
-                                f"; use it with: vidgen generate PROMPT --model {args.base} --lora {{path}}")
+        return run_training(family_lora.train, cfg, args,
+                            f"; use it with: vidgen generate PROMPT --model {args.base} --lora {{path}}")
     if cfg.size is not None:
         from ..errors import OptionError
 

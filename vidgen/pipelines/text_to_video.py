@@ -21,6 +21,7 @@ import torch
 from ..attention import set_attention_backend
 from ..choices import SCHEDULERS
 from ..errors import OptionError, WeightsError
+from .hub import from_hub, hub_id, quiet_loading
 
 log = logging.getLogger("vidgen")
 DEFAULT_GUIDANCE = 7.5  # classifier-free guidance for models that name none (diffusers' text-to-video default)
@@ -109,28 +110,23 @@ class TextToVideoPipeline:
 
         path = Path(model) if model is not None else default_model_dir()
         if not path.exists():
-            if model is None or Path(model).is_absolute() or str(model).startswith((".", "~")) or \
-                    str(model).count("/") != 1:
+            repo = hub_id(model) if model is not None else None
+            if repo is None:
                 raise WeightsError(f"no model at {path} (a folder with model_index.json, unet/, vae/, text_encoder/, "
                                    "tokenizer/, scheduler/, or a hub id like org/name)")
-            path = cls._download(str(model), local_files_only)
+            path = from_hub(repo, local_files_only, allow_patterns=["model_index.json", "unet/*", "vae/*",
+                                                                    "text_encoder/*", "tokenizer/*", "scheduler/*"])
         if not (path / "model_index.json").is_file():
             raise WeightsError(f"{path} has no model_index.json: not a diffusers text-to-video model folder")
         kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
-        from transformers.utils import logging as tf_logging
-
-        bar = tf_logging.is_progress_bar_enabled()
-        tf_logging.disable_progress_bar()  # a per-file loading bar on stderr for a model that loads in a second
         try:
-            unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
-            vae = vae_class(path / "vae").from_pretrained(path / "vae", **kw)
-            text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
-            tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
+            with quiet_loading():
+                unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
+                vae = vae_class(path / "vae").from_pretrained(path / "vae", **kw)
+                text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
+                tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
         except (OSError, ValueError) as e:
             raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
-        finally:
-            if bar:
-                tf_logging.enable_progress_bar()
         scheduler = _scheduler_from_folder(path / "scheduler")
         index = json.loads((path / "model_index.json").read_text())
         if index.get("vidgen_frame_positions"):
@@ -151,18 +147,6 @@ class TextToVideoPipeline:
             raise WeightsError(f"{path / 'model_index.json'}: vidgen_guidance_scale must be a number >= 0, "
                                f"not {scale!r}")
         return cls(unet.eval(), vae.eval(), text_encoder.eval(), tokenizer, scheduler, guide, float(scale))
-
-    @staticmethod
-    def _download(repo_id: str, local_files_only: bool | None) -> Path:
-        from huggingface_hub import snapshot_download
-
-        try:
-            return Path(snapshot_download(repo_id, local_files_only=bool(local_files_only),
-                                          allow_patterns=["model_index.json", "unet/*", "vae/*", "text_encoder/*",
-                                                          "tokenizer/*", "scheduler/*"]))
-        except Exception as e:  # hub client errors: no network, no such repo, gated repo
-            raise WeightsError(f"could not get '{repo_id}' from the hub ({type(e).__name__}); with no network, "
-                               "download the model folder elsewhere and pass its path to --model") from None
 
     def save_pretrained(self, path: str | os.PathLike) -> None:
         """Write the diffusers layout: model_index.json and one folder per component."""

@@ -8,7 +8,7 @@ choice where the model's attention layers take it, VAE slicing and tiling, CPU o
 LoRA files, and frames handed to the writer one at a time. (ModelScope and Zeroscope folders run
 through :mod:`vidgen.pipelines.text_to_video`, as vidgen's own model does.) Example::
 
-    model = VideoModel.from_pretrained("./Wan2.1-T2V-1.3B-Diffusers")
+    model = VideoModel.load("./Wan2.1-T2V-1.3B-Diffusers", attention="sdpa", vae_tiling=True)
     video = model.generate("a boat at sea", num_frames=33, height=480, width=832, steps=30)
     for frame in video.frames:          # (H, W, 3) uint8, one at a time
         ...
@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, OptionError, WeightsError
+from ..io.tensors import from_float
+from .hub import from_hub, hub_id, quiet_loading
 
 log = logging.getLogger("vidgen")
 
@@ -91,38 +93,31 @@ def resolve(model: str | os.PathLike, local_files_only: bool | None = None) -> P
         if not (path / "model_index.json").is_file():
             raise WeightsError(f"{path} has no model_index.json: not a diffusers model folder")
         return path
-    text = str(model)
-    if path.is_absolute() or text.startswith((".", "~")) or text.count("/") != 1:
+    repo = hub_id(model)
+    if repo is None:
         raise WeightsError(f"no model at {path} (a diffusers folder with model_index.json, or a hub id like org/name)")
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(text, local_files_only=bool(local_files_only)))
-    except Exception as e:  # hub client errors: no network, no such repo, gated repo
-        raise WeightsError(f"could not get '{text}' from the hub ({type(e).__name__}); with no network, "
-                           "download the model folder elsewhere and pass its path to --model") from None
+    return from_hub(repo, local_files_only)
 
 
 def index_class(model: str | os.PathLike, local_files_only: bool | None = None) -> str | None:
     """The pipeline class ``model_index.json`` names, for a folder or a hub id (only that file is fetched),
     or None where there is no index to read (the loader that runs next reports it)."""
     path = Path(model).expanduser()
-    if path.exists():
-        return str(read_index(path).get("_class_name", "")) if (path / "model_index.json").is_file() else None
-    text = str(model)
-    if path.is_absolute() or text.startswith((".", "~")) or text.count("/") != 1:
+    if not path.exists():
+        repo = hub_id(model)
+        if repo is None:
+            return None
+        path = from_hub(repo, local_files_only, filename="model_index.json").parent
+    if not (path / "model_index.json").is_file():
         return None
-    from huggingface_hub import hf_hub_download
+    return str(read_index(path).get("_class_name", ""))
 
-    try:
-        return str(read_index(Path(hf_hub_download(text, "model_index.json",
-                                                   local_files_only=bool(local_files_only))).parent)
-                   .get("_class_name", ""))
-    except WeightsError:
-        raise
-    except Exception as e:  # hub client errors: no network, no such repo, gated repo
-        raise WeightsError(f"could not get '{text}' from the hub ({type(e).__name__}); with no network, "
-                           "download the model folder elsewhere and pass its path to --model") from None
+
+def family_class(model: str | os.PathLike | None) -> str | None:
+    """The pipeline class ``model`` names when it is one of :data:`FAMILIES`, else None (no model: vidgen's
+    own; a ModelScope-style folder; no index at all)."""
+    name = index_class(model) if model is not None else None
+    return name if name is not None and family_of(name) is not None else None
 
 
 @dataclass
@@ -137,13 +132,11 @@ class GeneratedVideo:
 class VideoModel:
     """One diffusers video pipeline of a known family (see :data:`FAMILIES`), loaded from a folder."""
 
-    def __init__(self, pipe: Any, family: str, task: str, path: Path | None = None):
+    def __init__(self, pipe: Any, family: str, task: str):
         self.pipe = pipe
         self.family_key = family
         self.family = FAMILIES[family]
         self.task = task  # "t2v" or "i2v": what the loaded pipeline does
-        self.path = path
-        self.device = "cpu"
         pipe.set_progress_bar_config(disable=True)  # vidgen shows its own
 
     @property
@@ -175,26 +168,38 @@ class VideoModel:
             raise OptionError(f"{path} is a {fam.name} image-to-video model ({class_name}): use "
                               f"'vidgen animate IMAGE PROMPT --model {model}'")
         kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
-        from diffusers.utils import logging as df_logging
-        from transformers.utils import logging as tf_logging
-
-        # per-component loading bars on stderr: vidgen shows its own progress
-        bars = tf_logging.is_progress_bar_enabled(), df_logging.is_progress_bar_enabled()
-        tf_logging.disable_progress_bar()
-        df_logging.disable_progress_bar()
         try:
-            pipe = getattr(diffusers, class_name).from_pretrained(path, **kw)
+            with quiet_loading():
+                pipe = getattr(diffusers, class_name).from_pretrained(path, **kw)
         except (OSError, ValueError, TypeError, KeyError) as e:
             raise WeightsError(f"{path}: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") \
                 from None
-        finally:
-            if bars[0]:
-                tf_logging.enable_progress_bar()
-            if bars[1]:
-                df_logging.enable_progress_bar()
         if task == "i2v" and kind == "t2v":  # LTX: the same components run image-to-video
             pipe = getattr(diffusers, fam.i2v)(**pipe.components)
-        return cls(pipe, key, task, path)
+        return cls(pipe, key, task)
+
+    @classmethod
+    def load(cls, model: str | os.PathLike, task: str = "t2v", device: str = "auto", precision: str = "auto",
+             lora: str | os.PathLike | None = None, lora_scale: float = 1.0, attention: str = "auto",
+             vae_slicing: bool = False, vae_tiling: bool = False, cpu_offload: bool = False) -> VideoModel:
+        """:meth:`from_pretrained`, then the settings every door offers: the attention kernel, a LoRA fused
+        at ``lora_scale``, the device (or CPU offload onto the GPU), VAE slicing and tiling."""
+        from ..devices import choose
+
+        dev, dtype = choose(device, precision)
+        model = cls.from_pretrained(model, task=task, torch_dtype=dtype)
+        model.set_attention(attention)
+        if lora:
+            model.load_lora(lora, scale=lora_scale)
+        if cpu_offload:
+            model.enable_cpu_offload(str(dev) if dev.type == "cuda" else "cuda")
+        else:
+            model.pipe.to(dev)
+        if vae_slicing:
+            model.enable_vae_slicing()
+        if vae_tiling:
+            model.enable_vae_tiling()
+        return model
 
     # -- memory and speed --------------------------------------------------------------------------
     def set_attention(self, backend: str = "auto") -> None:
@@ -230,11 +235,6 @@ class VideoModel:
             raise OptionError(f"{self.family.name}'s VAE ({type(vae).__name__}) has no tiling")
         vae.enable_tiling()
 
-    def to(self, device) -> VideoModel:
-        self.pipe.to(device)
-        self.device = str(device)
-        return self
-
     def enable_cpu_offload(self, device: str = "cuda", sequential: bool = False) -> None:
         """Keep weights in RAM and move each model (``sequential``: each layer) to the GPU as it runs."""
         import torch
@@ -245,7 +245,6 @@ class VideoModel:
             self.pipe.enable_sequential_cpu_offload(device=device)
         else:
             self.pipe.enable_model_cpu_offload(device=device)
-        self.device = device
 
     def load_lora(self, path: str | os.PathLike, scale: float = 1.0) -> None:
         """A LoRA file in diffusers' format (``load_lora_weights``), fused at ``scale``."""
@@ -314,11 +313,7 @@ class VideoModel:
             video = video.transpose(0, 2, 3, 1)
         n, h, w = video.shape[:3]
 
-        def frames() -> Iterator[np.ndarray]:
-            for f in video:
-                yield np.clip(f * 255 + 0.5, 0, 255).astype(np.uint8)
-
-        return GeneratedVideo(frames(), n, w, h, self.family.fps)
+        return GeneratedVideo((from_float(f, np.uint8) for f in video), n, w, h, self.family.fps)
 
 
 def load_image(image: Any):

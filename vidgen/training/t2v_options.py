@@ -22,7 +22,7 @@ class T2VTrainConfig:
     vae_lr: float = 1e-3
     # > 0: the VAE's loss adds this times the L1 error of the frames' Sobel gradients. Plain MSE all but
     # ignores the outline of a shape a few hundred pixels large, and a VAE trained on it alone lost the
-    # shape: the detector read it on 35% of the shipped VAE's round trips (chance 33%) against 95% of
+    # shape: the detector read it on 33.3% of the shipped VAE's round trips (chance) against 95% of
     # the originals (benchmarks/t2v_vae_shapes.py).
     vae_edge_weight: float = 0.0
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
