@@ -29,8 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import OptionError
-from .data import list_videos
-from .lora import CachedClips, make_accelerator, read_captions, video_clips
+from .lora import CachedClips, encode_footage, make_accelerator
 from .lora_options import LoraTrainConfig
 from .loop import fit, indexed_loader, log_record, optimizer_step, resume_point, training_record
 
@@ -146,7 +145,6 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
     from peft.utils import get_peft_model_state_dict
 
     from ..pipelines.video_models import VideoModel
-    from ..progress import progress_bar
 
     if cfg.preserve > 0:
         raise OptionError("--preserve is for vidgen's own and ModelScope-style models")
@@ -159,18 +157,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
     frames = cfg.frames or DEFAULT_FRAMES[ops.key]
     model.check_frames(frames)
     size = cfg.size or 256
-    videos = list_videos(Path(cfg.data))
-    captions = read_captions(Path(cfg.data), videos, cfg.captions, cfg.caption)
-    unique = sorted(set(captions))
-    latents, ids = [], []
-    with progress_bar(len(videos), "encode clips", enabled=progress and acc.is_main_process, unit="video") as bar:
-        for video, text in zip(videos, captions):
-            for clip in video_clips(video, frames, cfg.stride or frames, size):
-                latents.append(ops.encode(clip))
-                ids.append(unique.index(text))
-            bar.update(1)
-    if not latents:
-        raise OptionError(f"no video under {cfg.data} has {frames} frames")
+    latents, ids, unique = encode_footage(cfg, ops.encode, frames, size, progress and acc.is_main_process)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps({**asdict(cfg), "size": size, "frames": frames}, indent=1))
     text = ops.embed(unique)

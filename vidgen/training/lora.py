@@ -23,6 +23,7 @@ import logging
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -122,30 +123,38 @@ class CachedClips(Dataset):
 
 
 @torch.no_grad()
-def encode_footage(cfg: LoraTrainConfig, pipe, progress: bool) -> tuple[list[torch.Tensor], list[int], list[str]]:
-    """Read, cut and VAE-encode every video: (clip latents, caption index per clip, captions)."""
-    from ..models.t2v import encode_clips
+def encode_footage(cfg: LoraTrainConfig, encode: Callable[[np.ndarray], torch.Tensor], frames: int, size: int,
+                   progress: bool) -> tuple[list[torch.Tensor], list[int], list[str]]:
+    """Read, cut (``frames`` per clip, ``size`` square) and encode every video with ``encode`` (a
+    ``(T, H, W, 3)`` uint8 clip -> its latents): (clip latents, caption index per clip, captions)."""
     from ..progress import progress_bar
 
     data = Path(cfg.data)
     videos = list_videos(data)
     captions = read_captions(data, videos, cfg.captions, cfg.caption)
-    frames = cfg.frames or 16
     stride = cfg.stride or frames
-    size = pipe.unet.config.sample_size * pipe.vae_scale_factor
     unique = sorted(set(captions))
     latents, ids = [], []
     with progress_bar(len(videos), "encode clips", enabled=progress, unit="video") as bar:
         for video, text in zip(videos, captions):
             for clip in video_clips(video, frames, stride, size):
-                x = torch.from_numpy(clip).permute(3, 0, 1, 2).float()[None] / 127.5 - 1  # (1, 3, T, H, W)
-                latents.append(encode_clips(pipe.vae, x)[0].float().contiguous())  # (C, T, h, w)
+                latents.append(encode(clip))
                 ids.append(unique.index(text))
             bar.update(1)
     if not latents:
         raise InputError(f"no video in {data} has {frames} frames; use shorter --frames or longer videos")
     log.info("%d clips of %d frames from %d videos, %d captions", len(latents), frames, len(videos), len(unique))
     return latents, ids, unique
+
+
+def vae_encoder(pipe) -> Callable[[np.ndarray], torch.Tensor]:
+    """The frozen VAE of vidgen's own / ModelScope-style pipeline as :func:`encode_footage`'s ``encode``."""
+    from ..models.t2v import encode_clips
+
+    def encode(clip: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(clip).permute(3, 0, 1, 2).float()[None] / 127.5 - 1  # (1, 3, T, H, W)
+        return encode_clips(pipe.vae, x)[0].float().contiguous()  # (C, T, h, w)
+    return encode
 
 
 def checkpoint_blocks(unet: torch.nn.Module) -> int:
@@ -197,7 +206,9 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
     out = Path(cfg.out)
     acc = make_accelerator(cfg)
     pipe = TextToVideoPipeline.from_pretrained(cfg.base)
-    latents, ids, captions = encode_footage(cfg, pipe, progress and acc.is_main_process)
+    latents, ids, captions = encode_footage(cfg, vae_encoder(pipe), cfg.frames or 16,
+                                            pipe.unet.config.sample_size * pipe.vae_scale_factor,
+                                            progress and acc.is_main_process)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1))
     with torch.no_grad():
