@@ -10,13 +10,19 @@ from __future__ import annotations
 import argparse
 import itertools
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from t2v_eval import score  # noqa: E402
 
 
 def main() -> None:
     from vidgen.models.vae import ShapeVAE
-    from vidgen.training.shapes import DIRECTIONS, SHAPES, detect, render_clip
+    from vidgen.training.shapes import DIRECTIONS, SHAPES, render_clip
     from vidgen.training.palette import COLORS
     from vidgen.weights import T2V, shipped
 
@@ -28,14 +34,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     clips = [(render_clip(rng, *c, frames=16, size=64), c) for c in combos for _ in range(a.seeds)]
 
-    def rate(videos) -> dict[str, float]:
-        hits = dict.fromkeys(("color", "shape", "direction"), 0)
-        for v, (color, shape, direction) in videos:
-            d = detect(v)
-            if d is not None:
-                for k, want in zip(hits, (color, shape, direction)):
-                    hits[k] += d[k] == want
-        return {k: round(100 * v / len(videos), 1) for k, v in hits.items()}
+    def rate(videos) -> dict[str, float]:  # t2v_eval's scoring, in percent
+        shares = score([v for v, _ in videos], [c for _, c in videos])
+        return {k: round(100 * shares[k], 1) for k in ("color", "shape", "direction")}
 
     print(f"{len(combos)} prompts x {a.seeds} clips; % read back as the prompt says")
     print(f"{'rendered clips':40s} {rate(clips)}")
