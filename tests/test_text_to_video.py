@@ -186,6 +186,28 @@ def test_training_both_phases_and_resume(tmp_path):
         respread_tokens(base.text_encoder, base.tokenizer, ("sideways",), 1.0, seed=0)
 
 
+def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(tiny, tmp_path):
+    from dataclasses import replace
+
+    from helpers import T2V_WORDS
+    from vidgen.models.t2v import small_components
+    from vidgen.training.text_to_video import warm_start
+
+    source = TextToVideoPipeline.from_pretrained(tiny)
+    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, latent_channels=8), seed=1)
+    fresh_in = comps["unet"].conv_in.weight.clone()
+    kept = warm_start(comps, source)
+    assert kept["unet"] == ["conv_in.weight", "conv_out.bias", "conv_out.weight"] and kept["text_encoder"] == []
+    assert torch.equal(comps["unet"].conv_in.weight, fresh_in)  # 8 latent channels: its own first layer
+    mid = "mid_block.resnets.0.conv1.weight"
+    assert torch.equal(comps["unet"].state_dict()[mid], source.unet.state_dict()[mid])
+    for k, v in source.text_encoder.state_dict().items():
+        assert torch.equal(comps["text_encoder"].state_dict()[k], v)
+    other = small_components(T2V_WORDS[:-1] + ["zebra"], tmp_path / "tok2", TINY, seed=1)
+    with pytest.raises(OptionError, match="another vocabulary"):
+        warm_start(other, source)
+
+
 def test_context_mask_keeps_the_first_or_last_frames_of_a_share_of_clips():
     from vidgen.training.text_to_video import context_mask
 

@@ -36,6 +36,11 @@ class T2VTrainConfig:
     # Start from this model folder (diffusers layout: U-Net, VAE, text encoder, tokenizer) instead of
     # fresh components; the VAE phase is skipped and the U-Net phase runs its own LR schedule.
     init: str | None = None
+    # Start the U-Net and text encoder of a fresh run from this model folder's weights wherever their
+    # shapes match (everything but the U-Net's first and last convolutions when the VAE's latent
+    # channels differ). The VAE phase runs as without it: what carries over is the text encoder's words
+    # and the U-Net's inner layers, so a model with a new VAE need not learn them from scratch.
+    warm_start: str | None = None
     # Words whose token embeddings get fresh random vectors of norm ``respread_norm`` before the U-Net
     # phase, for words a model has collapsed (see text_to_video.respread_tokens).
     respread: tuple[str, ...] = ()
@@ -70,6 +75,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--init", default=d.init, metavar="MODEL_DIR",
                    help="continue training this model folder (skips the VAE phase; a fresh LR schedule)")
+    p.add_argument("--warm-start", default=d.warm_start, metavar="MODEL_DIR",
+                   help="a fresh run (own VAE phase) whose U-Net and text encoder start from this model's weights "
+                        "where the shapes match, e.g. the shipped model when the new VAE has other latent channels")
     p.add_argument("--respread", nargs="+", default=list(d.respread), metavar="WORD",
                    help="give these words fresh, distinct token embeddings before training (words the text "
                         "encoder has collapsed, e.g. left right up down)")
@@ -104,12 +112,14 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--context-x0-weight must be 0 (off) or more")
     if a.vae_edge_weight < 0:
         raise OptionError("--vae-edge-weight must be 0 (off) or more")
+    if a.init and a.warm_start:
+        raise OptionError("--init continues a model and --warm-start begins a new one from it: give one of them")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
-                          workers=a.workers, init=a.init, respread=tuple(a.respread), respread_norm=a.respread_norm,
+                          workers=a.workers, init=a.init, warm_start=a.warm_start, respread=tuple(a.respread), respread_norm=a.respread_norm,
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels)

@@ -228,6 +228,24 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
                cfg.save_every, progress, stop_after)
 
 
+def warm_start(comps: dict, source) -> dict[str, list[str]]:
+    """Copy ``source``'s U-Net and text encoder tensors into ``comps``' wherever name and shape match;
+    returns, per component, the names left as they were (printed, so a run says what it did not take)."""
+    if source.tokenizer.get_vocab() != comps["tokenizer"].get_vocab():  # same-shaped embeddings, other words
+        raise OptionError("--warm-start: the model's tokenizer has another vocabulary than this run's")
+    kept = {}
+    for name in ("unet", "text_encoder"):
+        own, theirs = comps[name].state_dict(), getattr(source, name).state_dict()
+        take = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+        if len(take) < len(own) // 2:
+            raise OptionError(f"--warm-start: the model's {name} matches too little of this one "
+                              f"({len(take)} of {len(own)} tensors)")
+        comps[name].load_state_dict(take, strict=False)
+        kept[name] = sorted(set(own) - set(take))
+        print(f"warm start: {name} took {len(take)} of {len(own)} tensors; fresh: {', '.join(kept[name]) or 'none'}")
+    return kept
+
+
 def context_mask(clips: int, frames: int, share: float, gen: torch.Generator, most: int = 4) -> torch.Tensor:
     """Which frames stay clean: ``(clips, 1, frames, 1, 1)`` bool, True for the first or the last 1 to
     ``most`` frames (never all of them) of about ``share`` of the clips, False elsewhere.
@@ -289,6 +307,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
     else:
         comps = small_components(WORDS, out / "tokenizer_files", cfg.model, cfg.seed)
+        if cfg.warm_start:
+            warm_start(comps, TextToVideoPipeline.from_pretrained(cfg.warm_start))
     if cfg.respread:
         respread_tokens(comps["text_encoder"], comps["tokenizer"], cfg.respread, cfg.respread_norm, cfg.seed)
     out.mkdir(parents=True, exist_ok=True)
