@@ -203,9 +203,55 @@ def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(ti
     assert torch.equal(comps["unet"].state_dict()[mid], source.unet.state_dict()[mid])
     for k, v in source.text_encoder.state_dict().items():
         assert torch.equal(comps["text_encoder"].state_dict()[k], v)
+    captioned = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=True), seed=1)
+    fresh = warm_start(captioned, source)["unet"]  # a model without the caption projections: they stay zero
+    assert fresh and all(".pos_embed.proj." in k for k in fresh)
+    assert all(float(captioned["unet"].state_dict()[k].abs().max()) == 0 for k in fresh)
     other = small_components(T2V_WORDS[:-1] + ["zebra"], tmp_path / "tok2", TINY, seed=1)
     with pytest.raises(OptionError, match="another vocabulary"):
         warm_start(other, source)
+
+
+def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path):
+    from dataclasses import replace
+
+    from helpers import T2V_WORDS
+    from vidgen.models.t2v import small_components, temporal_text_tensors
+
+    plain = small_components(T2V_WORDS, tmp_path / "tok", TINY, seed=0)
+    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=True), seed=0)
+    proj = temporal_text_tensors(comps["unet"].state_dict())
+    from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
+
+    blocks = sum(len(m.transformer_blocks) for m in plain["unet"].modules() if isinstance(m, TransformerTemporalModel))
+    assert blocks >= 3 and len(proj) == 2 * blocks  # a weight and a bias in each temporal block
+    pipe = TextToVideoPipeline(**comps)
+    ids = pipe.tokenizer(["a red circle moving left", "a blue square moving right"], padding="max_length",
+                         max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 4, 8, 16, 16, generator=g)
+
+    def out(unet):
+        with torch.no_grad():
+            return unet(x, torch.tensor([500, 500]), encoder_hidden_states=pipe.text_encoder(ids)[0]).sample
+
+    torch.testing.assert_close(out(comps["unet"]), out(plain["unet"]))  # zero projections: the same model
+    with torch.no_grad():
+        for k, p in comps["unet"].named_parameters():
+            if ".pos_embed.proj." in k:
+                p.normal_(0, 0.5, generator=g)
+    moved = out(comps["unet"])
+    assert (moved - out(plain["unet"])).abs().max() > 1e-3  # the caption now reaches the temporal layers
+    pipe.save_pretrained(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "model_index.json").read_text())["vidgen_temporal_text"] is True
+    back = TextToVideoPipeline.from_pretrained(tmp_path / "m")
+    torch.testing.assert_close(out(back.unet), moved)
+    # an index that names the projections over weights without them is refused
+    TextToVideoPipeline(**plain).save_pretrained(tmp_path / "p")
+    index = json.loads((tmp_path / "p" / "model_index.json").read_text())
+    (tmp_path / "p" / "model_index.json").write_text(json.dumps({**index, "vidgen_temporal_text": True}))
+    with pytest.raises(WeightsError, match="caption projections"):
+        TextToVideoPipeline.from_pretrained(tmp_path / "p")
 
 
 def test_context_mask_keeps_the_first_or_last_frames_of_a_share_of_clips():

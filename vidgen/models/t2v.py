@@ -36,6 +36,10 @@ class T2VConfig:
     # Sinusoidal frame positions in the U-Net's temporal attention (see add_frame_positions). Without
     # them the shipped model's direction accuracy stayed at chance after 3000 steps.
     frame_positions: bool = True
+    # The caption in the temporal attention too (see add_temporal_text; implies frame positions).
+    # diffusers' UNet3D gives the text only to its per-frame spatial cross-attention, so where a shape
+    # goes from frame to frame is decided without the direction word.
+    temporal_text: bool = False
 
 
 class FramePositions(nn.Module):
@@ -88,6 +92,63 @@ def encode_clips(vae, clips: torch.Tensor) -> torch.Tensor:
     return lat.reshape(b, t, *lat.shape[1:]).permute(0, 2, 1, 3, 4)
 
 
+class CaptionedFramePositions(FramePositions):
+    """:class:`FramePositions` plus the caption: a learned projection of the mean of the caption's token
+    embeddings, added to every frame of every pixel's sequence ``(batch * h * w, frames, channels)``.
+
+    The projection starts at zero, so a model given it computes what it did before until training
+    moves it. The caption comes from ``holder["text"]``, which :func:`add_temporal_text`'s hook
+    sets from the U-Net's ``encoder_hidden_states`` at every call.
+    """
+
+    def __init__(self, text_dim: int, channels: int, holder: dict):
+        super().__init__()
+        self.proj = nn.Linear(text_dim, channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+        self._holder = holder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = super().forward(x)
+        text = self._holder.get("text")
+        if text is None:
+            return x
+        per_clip = self.proj(text.mean(1).to(self.proj.weight.dtype)).to(x.dtype)  # (batch, channels)
+        return x + per_clip.repeat_interleave(x.shape[0] // text.shape[0], dim=0)[:, None, :]
+
+
+def add_temporal_text(unet: nn.Module, text_dim: int) -> int:
+    """Give every temporal transformer block of a diffusers ``UNet3DConditionModel`` frame positions
+    and the caption (:class:`CaptionedFramePositions`, in the blocks' ``pos_embed`` hook that
+    :func:`add_frame_positions` uses). Returns the number of blocks changed; marks the model with
+    ``unet.vidgen_temporal_text`` so the pipeline saves the setting and restores the projections on
+    load (diffusers' own loader does not know them).
+    """
+    from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
+
+    holder: dict = {}
+
+    def keep_text(module, args, kwargs):
+        holder["text"] = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
+
+    n = 0
+    for module in unet.modules():
+        if isinstance(module, TransformerTemporalModel):
+            for block in module.transformer_blocks:
+                block.pos_embed = CaptionedFramePositions(text_dim, block.norm1.normalized_shape[0], holder)
+                block.positional_embeddings = "sinusoidal"
+                n += 1
+    unet.register_forward_pre_hook(keep_text, with_kwargs=True)
+    unet.vidgen_frame_positions = True
+    unet.vidgen_temporal_text = True
+    return n
+
+
+def temporal_text_tensors(state: dict) -> dict:
+    """The entries of a U-Net state dict that :func:`add_temporal_text` adds."""
+    return {k: v for k, v in state.items() if ".pos_embed.proj." in k}
+
+
 def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2VConfig | None = None,
                      seed: int = 0) -> dict:
     """A fresh set of pipeline components for vocabulary ``words`` (tokenizer files go to ``tokenizer_dir``)."""
@@ -114,7 +175,9 @@ def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2
         num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
         max_position_embeddings=cfg.max_tokens, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    if cfg.frame_positions:
+    if cfg.temporal_text:
+        add_temporal_text(unet, cfg.text_dim)
+    elif cfg.frame_positions:
         add_frame_positions(unet)
     scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
                               beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1)

@@ -72,6 +72,26 @@ def vae_class(folder: Path):
     return choices[name]
 
 
+def _restore_temporal_text(unet, folder: Path) -> None:
+    """Add :func:`vidgen.models.t2v.add_temporal_text`'s projections to a loaded U-Net and fill them from
+    its weights file, where diffusers' loader left them out as unknown."""
+    from safetensors.torch import load_file
+
+    from ..models.t2v import add_temporal_text, temporal_text_tensors
+
+    add_temporal_text(unet, unet.config.cross_attention_dim)
+    files = sorted(folder.glob("*.safetensors"))
+    saved = {}
+    for f in files:
+        saved.update(temporal_text_tensors(load_file(f)))
+    wanted = temporal_text_tensors(unet.state_dict())
+    if set(saved) != set(wanted):
+        raise WeightsError(f"{folder}: model_index.json names vidgen_temporal_text but the U-Net's weights hold "
+                           f"{len(saved)} of its {len(wanted)} caption projections")
+    dtype = next(iter(wanted.values())).dtype
+    unet.load_state_dict({k: v.to(dtype) for k, v in saved.items()}, strict=False)
+
+
 def default_model_dir() -> Path:
     from ..weights import T2V, shipped
 
@@ -129,7 +149,9 @@ class TextToVideoPipeline:
             raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
         scheduler = _scheduler_from_folder(path / "scheduler")
         index = json.loads((path / "model_index.json").read_text())
-        if index.get("vidgen_frame_positions"):
+        if index.get("vidgen_temporal_text"):
+            _restore_temporal_text(unet, path / "unet")
+        elif index.get("vidgen_frame_positions"):
             from ..models.t2v import add_frame_positions
 
             add_frame_positions(unet)
@@ -160,6 +182,8 @@ class TextToVideoPipeline:
                  "scheduler": ["diffusers", type(self.scheduler).__name__]}
         if getattr(self.unet, "vidgen_frame_positions", False):
             index["vidgen_frame_positions"] = True  # vidgen.models.t2v.add_frame_positions, applied on load
+        if getattr(self.unet, "vidgen_temporal_text", False):
+            index["vidgen_temporal_text"] = True  # vidgen.models.t2v.add_temporal_text, restored on load
         if self.guidance_scale != DEFAULT_GUIDANCE:
             index["vidgen_guidance_scale"] = self.guidance_scale
         if self.guide is not None:

@@ -26,6 +26,7 @@ class T2VTrainConfig:
     # the originals (benchmarks/t2v_vae_shapes.py).
     vae_edge_weight: float = 0.0
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
+    temporal_text: bool = False  # the caption in the U-Net's temporal attention too (T2VConfig.temporal_text)
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
     colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
     combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
@@ -65,6 +66,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                    help="add W x the L1 error of the frames' gradients to the VAE's loss, so it keeps the outlines "
                         "of small shapes (0 = MSE alone)")
     p.add_argument("--latent-channels", type=int, default=d.latent_channels, help="VAE latent channels (default 4)")
+    p.add_argument("--temporal-text", action="store_true",
+                   help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
+                        "--warm-start from a model without it starts where that model is)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
     p.add_argument("--frames", type=int, default=d.frames)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -114,6 +118,9 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--vae-edge-weight must be 0 (off) or more")
     if a.init and a.warm_start:
         raise OptionError("--init continues a model and --warm-start begins a new one from it: give one of them")
+    if a.init and a.temporal_text:
+        raise OptionError("--temporal-text builds a fresh model: add it to an existing one with --warm-start "
+                          "MODEL_DIR --temporal-text")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
@@ -122,7 +129,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           workers=a.workers, init=a.init, warm_start=a.warm_start, respread=tuple(a.respread), respread_norm=a.respread_norm,
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
-                          vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels)
+                          vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
+                          temporal_text=a.temporal_text)
 
 
 @dataclass
@@ -148,6 +156,9 @@ def add_guide_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=d.model, help="text-to-video model folder (default: vidgen's shipped model)")
     p.add_argument("--out", default=d.out)
     p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--temporal-text", action="store_true",
+                   help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
+                        "--warm-start from a model without it starts where that model is)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--clips", type=int, default=d.clips, help="training clips, encoded once by the model's VAE")
     p.add_argument("--lr", type=float, default=d.lr)

@@ -297,7 +297,7 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         raise OptionError("steps and batch sizes must be at least 1")
     set_seed(cfg.seed)
     if cfg.model is None:
-        cfg.model = T2VConfig(latent_channels=cfg.latent_channels)
+        cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
