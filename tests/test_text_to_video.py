@@ -157,6 +157,18 @@ def test_training_both_phases_and_resume(tmp_path):
     assert run(pipe, num_frames=4).shape == (1, 3, 4, 32, 32)
     stopped = train(cfg("b"), progress=False, stop_after=4)  # 2 VAE steps + 2 U-Net steps
     assert stopped.name == "step_2" and stopped.parent.parent.name == "unet"
+    from safetensors.torch import load_file
+
+    from vidgen.errors import InputError
+    from vidgen.training.text_to_video import export_checkpoint
+
+    exported = TextToVideoPipeline.from_pretrained(export_checkpoint(tmp_path / "b", 2, tmp_path / "b_step2"))
+    saved = load_file(stopped / "model.safetensors")
+    for k, v in exported.unet.state_dict().items():
+        assert torch.equal(v, saved[k])
+    assert run(exported, num_frames=4).shape == (1, 3, 4, 32, 32)
+    with pytest.raises(InputError, match="no U-Net checkpoint at step 3"):
+        export_checkpoint(tmp_path / "b", 3, tmp_path / "none")
     resumed = train(cfg("b"), resume=True, progress=False)
     a = TextToVideoPipeline.from_pretrained(model).unet.state_dict()
     b = TextToVideoPipeline.from_pretrained(resumed).unet.state_dict()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 import time
@@ -334,6 +335,31 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     (model_dir / "training.json").write_text(json.dumps(record, indent=1))
     log_record(acc, out, {"step": cfg.unet_steps, "saved": str(model_dir)})
     return model_dir
+
+
+def export_checkpoint(run: str | os.PathLike, step: int, out: str | os.PathLike) -> Path:
+    """Step ``step`` of a ``vidgen train t2v`` run's U-Net phase as a model folder at ``out``: the run's
+    VAE (``run/vae/final``), tokenizer and model config, the checkpoint's U-Net and text encoder
+    (accelerate's ``model.safetensors`` and ``model_1.safetensors``). For scoring a run part way, or
+    warm-starting another from it (``--warm-start``)."""
+    from safetensors.torch import load_file
+
+    from ..errors import InputError
+    from ..pipelines.text_to_video import TextToVideoPipeline
+
+    run = Path(run)
+    ckpt = run / "unet" / "checkpoints" / f"step_{step}"
+    if not (run / "config.json").is_file() or not (run / "vae" / "final").is_dir():
+        raise InputError(f"{run}: not a vidgen train t2v run with a finished VAE phase (config.json, vae/final)")
+    if not (ckpt / "model.safetensors").is_file():
+        raise InputError(f"{run}: no U-Net checkpoint at step {step}")
+    cfg = json.loads((run / "config.json").read_text())
+    comps = small_components(WORDS, run / "tokenizer_files", T2VConfig(**cfg["model"]), cfg.get("seed", 0))
+    comps["vae"] = type(comps["vae"]).from_pretrained(run / "vae" / "final")
+    comps["unet"].load_state_dict(load_file(ckpt / "model.safetensors"))
+    comps["text_encoder"].load_state_dict(load_file(ckpt / "model_1.safetensors"))
+    TextToVideoPipeline(**comps).save_pretrained(out)
+    return Path(out)
 
 
 def main(argv=None) -> None:
