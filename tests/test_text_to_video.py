@@ -224,7 +224,7 @@ def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(ti
         warm_start(other, source)
 
 
-def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path):
+def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, capfd):
     from dataclasses import replace
 
     from helpers import T2V_WORDS
@@ -256,7 +256,9 @@ def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path):
     assert (moved - out(plain["unet"])).abs().max() > 1e-3  # the caption now reaches the temporal layers
     pipe.save_pretrained(tmp_path / "m")
     assert json.loads((tmp_path / "m" / "model_index.json").read_text())["vidgen_temporal_text"] is True
+    capfd.readouterr()
     back = TextToVideoPipeline.from_pretrained(tmp_path / "m")
+    assert "not used" not in capfd.readouterr().err  # diffusers' unused-weights warning: they are loaded
     torch.testing.assert_close(out(back.unet), moved)
     # an index that names the projections over weights without them is refused
     TextToVideoPipeline(**plain).save_pretrained(tmp_path / "p")

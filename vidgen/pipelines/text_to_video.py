@@ -9,10 +9,11 @@ small model (``vidgen/weights/t2v``, recipe in ``training/text_to_video``) is us
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,18 @@ def vae_class(folder: Path):
     if name not in choices:
         raise WeightsError(f"{folder}: VAE class {name} is not supported (choose from {', '.join(choices)})")
     return choices[name]
+
+
+@contextlib.contextmanager
+def _diffusers_errors_only() -> Iterator[None]:
+    from diffusers.utils import logging as df_logging
+
+    level = df_logging.get_verbosity()
+    df_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        df_logging.set_verbosity(level)
 
 
 def _restore_temporal_text(unet, folder: Path) -> None:
@@ -139,16 +152,18 @@ class TextToVideoPipeline:
         if not (path / "model_index.json").is_file():
             raise WeightsError(f"{path} has no model_index.json: not a diffusers text-to-video model folder")
         kw = {"torch_dtype": torch_dtype} if torch_dtype is not None else {}
+        index = json.loads((path / "model_index.json").read_text())
         try:
             with quiet_loading():
-                unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
+                # diffusers warns of the caption projections as unused weights; _restore_temporal_text loads them
+                with _diffusers_errors_only() if index.get("vidgen_temporal_text") else contextlib.nullcontext():
+                    unet = UNet3DConditionModel.from_pretrained(path / "unet", **kw)
                 vae = vae_class(path / "vae").from_pretrained(path / "vae", **kw)
                 text_encoder = CLIPTextModel.from_pretrained(path / "text_encoder", **kw)
                 tokenizer = CLIPTokenizer.from_pretrained(path / "tokenizer")
         except (OSError, ValueError) as e:
             raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
         scheduler = _scheduler_from_folder(path / "scheduler")
-        index = json.loads((path / "model_index.json").read_text())
         if index.get("vidgen_temporal_text"):
             _restore_temporal_text(unet, path / "unet")
         elif index.get("vidgen_frame_positions"):
