@@ -126,7 +126,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
-                          workers=a.workers, init=a.init, warm_start=a.warm_start, respread=tuple(a.respread), respread_norm=a.respread_norm,
+                          workers=a.workers, init=a.init, warm_start=a.warm_start, respread=tuple(a.respread),
+                          respread_norm=a.respread_norm,
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
@@ -156,9 +157,6 @@ def add_guide_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=d.model, help="text-to-video model folder (default: vidgen's shipped model)")
     p.add_argument("--out", default=d.out)
     p.add_argument("--steps", type=int, default=d.steps)
-    p.add_argument("--temporal-text", action="store_true",
-                   help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
-                        "--warm-start from a model without it starts where that model is)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--clips", type=int, default=d.clips, help="training clips, encoded once by the model's VAE")
     p.add_argument("--lr", type=float, default=d.lr)
