@@ -36,14 +36,15 @@ def training_combinations(colors=tuple(COLORS)) -> list[tuple[str, str, str]]:
     return [c for c in itertools.product(colors, SHAPES, DIRECTIONS) if c not in HELD_OUT]
 
 
-def _background(rng: np.random.Generator, size: int, avoid: tuple[int, int, int]) -> np.ndarray:
-    """Plain or textured, its colours at least 110 (RGB distance) away from ``avoid``."""
+def _background(rng: np.random.Generator, size: int, avoid: tuple[int, int, int], textured: float = 0.5) -> np.ndarray:
+    """Plain, or textured with probability ``textured``; its colours at least 110 (RGB distance) away from
+    ``avoid``."""
     for _ in range(100):
         base = rng.integers(0, 256, 3)
         if np.linalg.norm(base - np.array(avoid)) > 150 and all(
                 np.linalg.norm(base - np.array(c)) > 60 for c in PALETTE.values() if c != avoid):
             break
-    if rng.random() < 0.5:
+    if rng.random() >= textured:
         return np.broadcast_to(base.astype(np.uint8), (size, size, 3)).copy()
     noise = cv2.GaussianBlur(rng.normal(0, 1, (size, size)).astype(np.float32), (0, 0), rng.uniform(1.5, 4))
     noise = noise / (noise.std() + 1e-6) * rng.uniform(10, 22)
@@ -65,8 +66,9 @@ def _draw(img: np.ndarray, shape: str, cx: float, cy: float, r: float, color) ->
 
 
 def render_clip(rng: np.random.Generator, color: str, shape: str, direction: str, frames: int = 16,
-                size: int = 64) -> np.ndarray:
-    """``(frames, size, size, 3)`` uint8: a ``color`` ``shape`` moving ``direction``."""
+                size: int = 64, textured: float = 0.5) -> np.ndarray:
+    """``(frames, size, size, 3)`` uint8: a ``color`` ``shape`` moving ``direction``, over a textured
+    background with probability ``textured`` (else a plain one)."""
     rgb = np.array(PALETTE[color], np.float64) + rng.normal(0, 8, 3)
     r = rng.uniform(0.09, 0.125) * size
     # The shape travels 2 to ~3.5 of its sizes: every pixel on its path is clear of it for more than
@@ -82,7 +84,7 @@ def render_clip(rng: np.random.Generator, color: str, shape: str, direction: str
         x0, y0 = (start if dx > 0 else size - start), across
     else:
         x0, y0 = across, (start if dy > 0 else size - start)
-    bg = _background(rng, size, tuple(int(v) for v in rgb))
+    bg = _background(rng, size, tuple(int(v) for v in rgb), textured)
     out = np.empty((frames, size, size, 3), np.uint8)
     for t in range(frames):
         f = bg.copy()

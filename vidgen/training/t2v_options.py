@@ -27,6 +27,10 @@ class T2VTrainConfig:
     vae_edge_weight: float = 0.0
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
     temporal_text: bool = False  # the caption in the U-Net's temporal attention too (T2VConfig.temporal_text)
+    # Share of training clips (VAE and U-Net) over a textured background, the rest plain. The captions
+    # never name the background; a texture the 16-channel VAE keeps is most of what the U-Net must
+    # learn from its latents, and the caption's words a small part of it (RESULTS.md, session 18).
+    textured: float = 0.5
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
     colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
     combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
@@ -69,6 +73,8 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temporal-text", action="store_true",
                    help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
                         "--warm-start from a model without it starts where that model is)")
+    p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
+                   help="share of training clips (0-1) over a textured background, the rest plain (default 0.5)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
     p.add_argument("--frames", type=int, default=d.frames)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -123,6 +129,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           "MODEL_DIR --temporal-text")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
+    if not 0 <= a.textured <= 1:
+        raise OptionError("--textured must be a share between 0 and 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
@@ -131,7 +139,7 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text)
+                          temporal_text=a.temporal_text, textured=a.textured)
 
 
 @dataclass

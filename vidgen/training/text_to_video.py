@@ -40,8 +40,10 @@ from .shapes import OPPOSITE, PALETTE, WORDS, caption, render_clip, training_com
 class ShapeClips(Dataset):
     """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption)."""
 
-    def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int):
+    def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int,
+                 textured: float = 0.5):
         self.combos, self.frames, self.size, self.length, self.seed = combos, frames, size, length, seed
+        self.textured = textured
 
     def __len__(self) -> int:
         return self.length
@@ -50,7 +52,7 @@ class ShapeClips(Dataset):
         rng = np.random.default_rng([self.seed, idx])
         k = int(rng.integers(len(self.combos)))
         color, shape, direction = self.combos[k]
-        clip = render_clip(rng, color, shape, direction, self.frames, self.size)
+        clip = render_clip(rng, color, shape, direction, self.frames, self.size, self.textured)
         x = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1
         return x, caption(color, shape, direction)
 
@@ -58,8 +60,8 @@ class ShapeClips(Dataset):
 class Frames(Dataset):
     """Single frames of clips in every palette colour and random ones, for the VAE: (3, H, W) in [-1, 1]."""
 
-    def __init__(self, size: int, length: int, seed: int):
-        self.size, self.length, self.seed = size, length, seed
+    def __init__(self, size: int, length: int, seed: int, textured: float = 0.5):
+        self.size, self.length, self.seed, self.textured = size, length, seed, textured
 
     def __len__(self) -> int:
         return self.length
@@ -69,7 +71,8 @@ class Frames(Dataset):
         from .shapes import DIRECTIONS, SHAPES
 
         color = list(PALETTE)[int(rng.integers(len(PALETTE)))]
-        clip = render_clip(rng, color, SHAPES[int(rng.integers(3))], DIRECTIONS[int(rng.integers(4))], 4, self.size)
+        clip = render_clip(rng, color, SHAPES[int(rng.integers(3))], DIRECTIONS[int(rng.integers(4))], 4, self.size,
+                           self.textured)
         return torch.from_numpy(clip[int(rng.integers(4))]).permute(2, 0, 1).float() / 127.5 - 1
 
 
@@ -95,8 +98,8 @@ def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, st
     vae = comps["vae"]
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.vae_steps, 50))
-    data = Frames(cfg.model.frame_size, cfg.vae_steps * cfg.vae_batch, cfg.seed)
-    val = torch.stack([Frames(cfg.model.frame_size, 32, cfg.seed + 99)[i] for i in range(32)])
+    data = Frames(cfg.model.frame_size, cfg.vae_steps * cfg.vae_batch, cfg.seed, cfg.textured)
+    val = torch.stack([Frames(cfg.model.frame_size, 32, cfg.seed + 99, cfg.textured)[i] for i in range(32)])
     start, ckpt = resume_point(out, resume)
     loader = indexed_loader(data, start, cfg.vae_batch, 1, cfg.workers)
     vae, opt, loader, sched = acc.prepare(vae, opt, loader, sched)
@@ -144,8 +147,9 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.unet_steps, 100))
     combos = [tuple(c) for c in cfg.combos] or training_combinations(cfg.colors)
-    data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed)
-    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99)
+    data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed,
+                      cfg.textured)
+    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.textured)
     val = [val_set[i] for i in range(16)]
     start, ckpt = resume_point(out, resume)
     loader = indexed_loader(data, start, cfg.batch_size, 1, cfg.workers)
