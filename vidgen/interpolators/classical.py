@@ -87,6 +87,14 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
+@functools.lru_cache(maxsize=8)
+def _grid_xy(h: int, w: int) -> np.ndarray:
+    """``(h, w, 2)`` float32: each pixel's x and y, the identity map of ``cv2.remap``'s two-channel form."""
+    g = cv2.merge(_grid(h, w))
+    g.setflags(write=False)
+    return g
+
+
 def _to_gray8(frame: np.ndarray, scale: float) -> np.ndarray:
     if frame.dtype == np.uint16:
         frame = (frame >> 8).astype(np.uint8)
@@ -146,9 +154,10 @@ def _fill_uncovered(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
     weight = covered.astype(np.float32)
     if min(covered.shape) <= 4:
         return _fill_holes(values, weight)
-    est = _normalized_pyramid(cv2.pyrDown(values * weight[..., None]), cv2.pyrDown(weight))
-    est = cv2.resize(est, (values.shape[1], values.shape[0]), interpolation=cv2.INTER_LINEAR)
-    return np.where(covered[..., None], values, est.reshape(values.shape))
+    keep = covered.astype(np.uint8)
+    est = _normalized_pyramid(cv2.pyrDown(cv2.copyTo(values, keep)), cv2.pyrDown(weight))
+    est = cv2.resize(est, (values.shape[1], values.shape[0]), interpolation=cv2.INTER_LINEAR).reshape(values.shape)
+    return cv2.copyTo(values, keep, est)  # covered pixels keep their values
 
 
 class ClassicalInterpolator:
@@ -198,24 +207,26 @@ class ClassicalInterpolator:
         vx = np.empty(2 * n, np.float32)
         vy = np.empty(2 * n, np.float32)
         sources = ((f01, state.conf0, t, 1.0), (f10, state.conf1, 1.0 - t, -1.0))
+        # positions in float32 are exact integers below 2**24 (a 4K flow has 8.3 M pixels)
+        pos_type = np.float32 if n < 2 ** 24 else np.float64
         for k, (f, conf, step, sign) in enumerate(sources):
-            x = np.rint(gx + step * f[..., 0])
-            y = np.rint(gy + step * f[..., 1])
+            fx, fy = cv2.split(f)  # contiguous planes: numpy is slow on the interleaved channels
+            x = np.rint(cv2.scaleAdd(fx, step, gx))
+            y = np.rint(cv2.scaleAdd(fy, step, gy))
             inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
             np.clip(x, 0, w - 1, out=x)
             np.clip(y, 0, h - 1, out=y)
             part = slice(k * n, (k + 1) * n)
-            idx[part] = (y * w + x).ravel()
+            idx[part] = (y.astype(pos_type) * w + x).ravel()
             c = (conf + 1e-4) * inside  # a small floor keeps inconsistent pixels as a last resort
             wt[part] = c.ravel()
-            vx[part] = (sign * f[..., 0] * c).ravel()
-            vy[part] = (sign * f[..., 1] * c).ravel()
+            vx[part] = (fx * (sign * c)).ravel()
+            vy[part] = (fy * (sign * c)).ravel()
         wsum = np.bincount(idx, wt, minlength=n)
         inv = (1.0 / np.maximum(wsum, 1e-12)).astype(np.float32)
-        motion = np.empty((h, w, 2), np.float32)
-        motion[..., 0] = (np.bincount(idx, vx, minlength=n) * inv).reshape(h, w)
-        motion[..., 1] = (np.bincount(idx, vy, minlength=n) * inv).reshape(h, w)
-        return _fill_uncovered(motion, (wsum > 0).reshape(h, w)).astype(np.float32)
+        motion = cv2.merge([(np.bincount(idx, vx, minlength=n) * inv).astype(np.float32).reshape(h, w),
+                            (np.bincount(idx, vy, minlength=n) * inv).astype(np.float32).reshape(h, w)])
+        return _fill_uncovered(motion, (wsum > 0).reshape(h, w)).astype(np.float32, copy=False)
 
     def _visibility(self, flow, conf, motion, mx, my, sign) -> np.ndarray:
         src_motion = sign * cv2.remap(flow, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -244,10 +255,12 @@ class ClassicalInterpolator:
         """The frame at time ``t`` in (0, 1) between the two frames of ``state``."""
         m, c0, c1 = self.flows_at(state, t)
         h, w = state.frame0.shape[:2]
-        m, c0, c1 = upsample_motion(m, (h, w)), resize_map(c0, (h, w)), resize_map(c1, (h, w))
-        w0, w1 = warp_pair(state.frame0, state.frame1, m, t,
+        # the blend weights are made at flow resolution and resized once (a bilinear resize commutes
+        # with the scale and offset)
+        k0, k1 = resize_map((1 - t) * c0 + 1e-3, (h, w)), resize_map(t * c1 + 1e-3, (h, w))
+        w0, w1 = warp_pair(state.frame0, state.frame1, upsample_motion(m, (h, w)), t,
                            cv2.INTER_CUBIC if self.config.cubic_warp else cv2.INTER_LINEAR)
-        return blend(w0, w1, (1 - t) * c0 + 1e-3, t * c1 + 1e-3)
+        return blend(w0, w1, k0, k1)
 
 
 def resize_map(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -262,22 +275,28 @@ def upsample_motion(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     hs, ws = m.shape[:2]
     if (hs, ws) == size:
         return m
-    out = cv2.resize(m, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    out *= np.array([size[1] / ws, size[0] / hs], np.float32)
-    return out
+    # scaled before the resize, at the small size: numpy's broadcast over two interleaved channels
+    # cost more than the resize itself at full resolution
+    scaled = m * np.array([size[1] / ws, size[0] / hs], np.float32)
+    return cv2.resize(scaled, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def warp(frame: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_CUBIC) -> np.ndarray:
     """Backward warp: the frame sampled at ``x + flow(x)`` (flow the frame's size, edges replicated)."""
+    return _warp_scaled(frame, flow, 1.0, interpolation)
+
+
+def _warp_scaled(frame: np.ndarray, flow: np.ndarray, scale: float, interpolation: int) -> np.ndarray:
+    """The frame sampled at ``x + scale * flow(x)``: the map made in one OpenCV pass."""
     h, w = frame.shape[:2]
-    gx, gy = _grid(h, w)
-    return cv2.remap(frame, gx + flow[..., 0], gy + flow[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
+    where = cv2.scaleAdd(np.ascontiguousarray(flow, np.float32), scale, _grid_xy(h, w))
+    return cv2.remap(frame, where, None, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 def warp_pair(f0: np.ndarray, f1: np.ndarray, m: np.ndarray, t: float,
               interpolation: int = cv2.INTER_CUBIC) -> tuple[np.ndarray, np.ndarray]:
     """Both frames warped to time t along motion ``m`` (same size as the frames)."""
-    return warp(f0, -t * m, interpolation), warp(f1, (1 - t) * m, interpolation)
+    return _warp_scaled(f0, m, -t, interpolation), _warp_scaled(f1, m, 1 - t, interpolation)
 
 
 def blend(w0: np.ndarray, w1: np.ndarray, k0: np.ndarray, k1: np.ndarray) -> np.ndarray:
