@@ -10,11 +10,13 @@ timing score settings end to end, start-up and FFV1 decode/encode included, on m
 be chosen on. Clips (41 frames each, lossless FFV1, 25 fps):
 
 - ``pan720``: 1280x720 camera move over a held-out photo, with up to 8 small movers;
-- ``layers720``: 1280x720, larger moving layers, twice the motion;
-- ``fast272``: 640x272, three times the motion, a scene cut after frame 20 (two clips joined);
+- ``layers720``: 1280x720, larger moving layers, 1.2x the motion;
+- ``fast272``: 640x272, twice the motion, a scene cut after frame 20 (two clips joined);
 - ``real272``: 640x272 crop of the held-out real video (pedestrians, static camera);
 - ``real144``: the held-out real video scaled to 176x144 (cropped to 11:9 first);
 - ``small144``: 176x144 render with large moving layers.
+
+On 2x the rate, every other frame is dropped first, so each input pair is twice these motions apart.
 """
 
 from __future__ import annotations
@@ -80,12 +82,12 @@ def main() -> None:
     half = FRAMES // 2
     clips = {
         "pan720": rendered(rng, photos, 1280, 720, 1.0, small=True),
-        "layers720": rendered(rng, photos, 1280, 720, 2.0, small=False),
-        "fast272": np.concatenate([rendered(rng, photos, 640, 272, 3.0, False, half),
-                                   rendered(rng, photos, 640, 272, 3.0, False, FRAMES - half)]),
+        "layers720": rendered(rng, photos, 1280, 720, 1.2, small=False),
+        "fast272": np.concatenate([rendered(rng, photos, 640, 272, 2.0, False, half),
+                                   rendered(rng, photos, 640, 272, 2.0, False, FRAMES - half)]),
         "real272": real(a.corpus, 640, 272, 100, crop=True),
         "real144": real(a.corpus, 176, 144, 300, crop=False),
-        "small144": rendered(rng, photos, 176, 144, 1.5, small=False),
+        "small144": rendered(rng, photos, 176, 144, 1.0, small=False),
     }
     for name, frames in clips.items():
         write_ffv1(frames, out / f"{name}.mkv")

@@ -3,6 +3,7 @@ shape detector (vidgen.training.shapes.detect) on clips rendered for all 60 temp
 after a VAE round trip (encode, mode, decode). A denoiser cannot produce what its VAE cannot decode.
 
     python benchmarks/t2v_vae_shapes.py [VAE_FOLDER ...]     # default: the shipped model's vae/
+    python benchmarks/t2v_vae_shapes.py --textured 0 VAE     # plain backgrounds only
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("vae", nargs="*", default=[str(shipped(T2V) / "vae")])
     ap.add_argument("--seeds", type=int, default=2, help="clips per prompt")
+    ap.add_argument("--textured", type=float, default=0.5,
+                    help="share of clips over a textured background (render_clip's; the training data's default)")
     a = ap.parse_args()
     combos = list(itertools.product(COLORS, SHAPES, DIRECTIONS))
     rng = np.random.default_rng(0)
-    clips = [(render_clip(rng, *c, frames=16, size=64), c) for c in combos for _ in range(a.seeds)]
+    clips = [(render_clip(rng, *c, frames=16, size=64, textured=a.textured), c) for c in combos for _ in range(a.seeds)]
 
     def rate(videos) -> dict[str, float]:  # t2v_eval's scoring, in percent
         shares = score([v for v, _ in videos], [c for _, c in videos])

@@ -243,3 +243,21 @@ def test_look_ahead_prepare_gives_the_same_frames():
         assert len(ahead) == len(plain)
         for a, b in zip(ahead, plain):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_fast_pan_is_not_a_cut_but_another_scene_is():
+    # a pan of a tenth of the frame per frame: the thumbnails' plain SSIM falls below the cut
+    # threshold (checked here, so the test keeps testing the motion rule), the warped one does not
+    det = SceneDetector()
+    a, b = Thumb(moved(0, 0)), Thumb(moved(-32, 0))
+    assert ssim_of_thumbs(a, b) < det.config.cut_threshold
+    assert det.motion_compensated_ssim(a, b) > det.config.motion_cut_threshold
+    assert not det.is_cut(a, b)
+    other = Thumb(moved(0, 0, img=texture(400, 520, seed=3)))
+    assert det.is_cut(a, other)
+
+
+def ssim_of_thumbs(a: Thumb, b: Thumb) -> float:
+    from vidgen.interpolators.scenes import ssim
+
+    return ssim(a.small, b.small)
