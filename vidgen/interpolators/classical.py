@@ -118,11 +118,11 @@ def consistency(fab: np.ndarray, fba: np.ndarray, k: float) -> np.ndarray:
     """Forward-backward consistency of two flows: exp(-k * |F_ab(x) + F_ba(x + F_ab(x))|), zero where
     x + F_ab(x) leaves the frame (``(h, w)`` in [0, 1]; above exp(-k) means they agree within a pixel)."""
     h, w = fab.shape[:2]
-    gx, gy = _grid(h, w)
-    mx, my = gx + fab[..., 0], gy + fab[..., 1]
-    back = cv2.remap(fba, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    err = cv2.magnitude(fab[..., 0] + back[..., 0], fab[..., 1] + back[..., 1])
-    conf = np.exp(-k * err)
+    where = cv2.add(_grid_xy(h, w), fab)
+    back = cv2.remap(fba, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    ex, ey = cv2.split(cv2.add(fab, back))
+    conf = cv2.exp(cv2.magnitude(ex, ey) * -k)
+    mx, my = cv2.split(where)
     conf[(mx < 0) | (mx > w - 1) | (my < 0) | (my > h - 1)] = 0.0
     return conf
 
@@ -243,12 +243,11 @@ class ClassicalInterpolator:
                             (np.bincount(idx, vy, minlength=n) * inv).astype(np.float32).reshape(h, w)])
         return _fill_uncovered(motion, (wsum > 0).reshape(h, w)).astype(np.float32, copy=False)
 
-    def _visibility(self, flow, conf, motion, mx, my, sign) -> np.ndarray:
-        src_motion = sign * cv2.remap(flow, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        src_conf = cv2.remap(conf, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        d = src_motion - motion
-        agree = np.exp(-self.config.agreement_scale * cv2.magnitude(d[..., 0], d[..., 1]))
-        return agree * src_conf
+    def _visibility(self, flow, conf, neg_motion, where, sign) -> np.ndarray:
+        src_motion = cv2.remap(flow, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        src_conf = cv2.remap(conf, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        dx, dy = cv2.split(cv2.scaleAdd(src_motion, sign, neg_motion))  # the sampled pixel's motion - the target's
+        return cv2.exp(cv2.magnitude(dx, dy) * -self.config.agreement_scale) * src_conf
 
     def flows_at(self, state: PairState, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Motion at time t and each frame's visibility there, at flow resolution.
@@ -257,13 +256,12 @@ class ClassicalInterpolator:
         and frame 1 are ``-t * motion`` and ``(1 - t) * motion``.
         """
         m = self.motion_at(state, t)
-        hs, ws = m.shape[:2]
-        gxs, gys = _grid(hs, ws)
+        g = _grid_xy(*m.shape[:2])
+        neg = -m
         # Visibility: a frame sees the target pixel if the pixel the warp samples there really moves
         # with the target's motion (and its own flow is consistent). Occluded pixels fail this test.
-        c0 = self._visibility(state.flow01, state.conf0, m, gxs - t * m[..., 0], gys - t * m[..., 1], 1.0)
-        c1 = self._visibility(state.flow10, state.conf1, m, gxs + (1 - t) * m[..., 0], gys + (1 - t) * m[..., 1],
-                              -1.0)
+        c0 = self._visibility(state.flow01, state.conf0, neg, cv2.scaleAdd(m, -t, g), 1.0)
+        c1 = self._visibility(state.flow10, state.conf1, neg, cv2.scaleAdd(m, 1 - t, g), -1.0)
         return m, c0, c1
 
     def interpolate(self, state: PairState, t: float) -> np.ndarray:
