@@ -45,9 +45,9 @@ def add(sub) -> None:
                         "frames it drops from the input), then interpolate with it; implies --model learned "
                         "(about 0.5 s per step on 2 CPU cores)")
     m.add_argument("--preset", default="balanced", choices=("fast", "balanced", "best"),
-                   help="speed/quality of the classical method: fast (about 0.4x ffmpeg minterpolate's time "
-                        "at 720p), balanced (default; about 0.5x at 720p, 0.4x at 1080p), best (the finest "
-                        "flow, about 0.8x at 720p); the settings and figures are in the README")
+                   help="speed/quality of the classical method: fast (about 0.35x ffmpeg minterpolate's time "
+                        "on the shared benchmark's clips), balanced (default; about 0.5x, 0.4x at 1080p), best "
+                        "(the finest flow, about 0.85x); the settings and figures are in the README")
     m.add_argument("--no-dedup", action="store_true",
                    help="treat repeated frames as motion stops instead of re-timing around them")
     m.add_argument("--max-dup-run", type=positive_int, default=3, metavar="N",
