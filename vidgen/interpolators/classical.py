@@ -232,7 +232,7 @@ class ClassicalInterpolator:
             np.clip(x, 0, w - 1, out=x)
             np.clip(y, 0, h - 1, out=y)
             part = slice(k * n, (k + 1) * n)
-            idx[part] = (y.astype(pos_type) * w + x).ravel()
+            idx[part] = (y.astype(pos_type, copy=False) * w + x).ravel()
             c = (conf + 1e-4) * inside  # a small floor keeps inconsistent pixels as a last resort
             wt[part] = c.ravel()
             vx[part] = (fx * (sign * c)).ravel()
