@@ -1,7 +1,7 @@
 """How well a text-to-video model's denoiser predicts the noise at each noise level, against the
 prediction of a model that knows only the latents' mean (the least a trained denoiser should beat).
 
-    python benchmarks/t2v_noise_levels.py MODEL_DIR [--clips 8] [--seed 5]
+    python benchmarks/t2v_noise_levels.py MODEL_DIR [--clips 8] [--seed 5] [--textured 0]
 
 Clips of training combinations are rendered, encoded by the model's VAE and noised at each timestep
 with the same noise for both predictions. Sampling starts at the highest timesteps: a model worse
@@ -21,6 +21,7 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--textured", type=float, default=0.5, help="share of clips over a textured background")
     ap.add_argument("--timesteps", type=int, nargs="+", default=[50, 200, 400, 600, 800, 950])
     a = ap.parse_args()
 
@@ -34,7 +35,7 @@ def main() -> None:
     combos = training_combinations(list(COLORS))
     rng = np.random.default_rng(a.seed)
     chosen = [combos[i] for i in rng.integers(len(combos), size=a.clips)]
-    clips = [torch.from_numpy(render_clip(rng, *c, 16, size)).permute(3, 0, 1, 2).float() / 127.5 - 1 for c in chosen]
+    clips = [torch.from_numpy(render_clip(rng, *c, 16, size, a.textured)).permute(3, 0, 1, 2).float() / 127.5 - 1 for c in chosen]
     ids = pipe.tokenizer([caption(*c) for c in chosen], padding="max_length",
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
     print(f"{a.model}: {a.clips} clips of training combinations, noise MSE per timestep")
