@@ -50,6 +50,8 @@ def main() -> None:
             noise = torch.randn(lat.shape, generator=gen)
             noisy = ab.sqrt() * lat + (1 - ab).sqrt() * noise
             pred = pipe.unet(noisy, torch.full((a.clips,), t), encoder_hidden_states=text).sample
+            if pipe.scheduler.config.prediction_type == "v_prediction":  # the noise it implies, to compare alike
+                pred = ab.sqrt() * pred + (1 - ab).sqrt() * noisy
             mean_only = (noisy - ab.sqrt() * mean) / (1 - ab).sqrt()
             print(f"{t:5d} {float((pred - noise).pow(2).mean()):8.4f} {float((mean_only - noise).pow(2).mean()):10.4f}")
 

@@ -458,3 +458,48 @@ def test_latents_and_step_callback_as_in_diffusers(tiny):
         run(pipe, callback_on_step_end=record, callback_on_step_end_tensor_inputs=["bogus"])
     with pytest.raises(OptionError, match="latents must be"):
         run(pipe, latents=noise[:, :, :4])
+
+
+def test_v_prediction_model_trains_samples_and_is_refused_where_it_does_not_fit(tmp_path):
+    import argparse
+    import dataclasses
+
+    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+    from vidgen.training.text_to_video import train
+
+    cfg = T2VTrainConfig(out=str(tmp_path / "v"), vae_steps=2, unet_steps=2, vae_batch=2, batch_size=2, frames=4,
+                         eval_every=2, save_every=2, workers=0,
+                         model=dataclasses.replace(TINY, prediction="v_prediction"))
+    pipe = TextToVideoPipeline.from_pretrained(train(cfg, progress=False))
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    assert run(pipe, num_frames=4).shape == (1, 3, 4, 32, 32)
+    pipe.set_scheduler("dpm")
+    assert pipe.scheduler.config.prediction_type == "v_prediction"
+    p = argparse.ArgumentParser()
+    add_t2v_arguments(p)
+    assert config_from_args(p.parse_args(["--prediction", "v_prediction"])).prediction == "v_prediction"
+    with pytest.raises(OptionError, match="v loss is that weighting"):
+        config_from_args(p.parse_args(["--prediction", "v_prediction", "--v-weight-cap", "5"]))
+    with pytest.raises(OptionError, match="--init continues"):
+        config_from_args(p.parse_args(["--prediction", "v_prediction", "--init", "somewhere"]))
+
+
+def test_classifier_guidance_moves_a_v_prediction_as_it_moves_the_noise(tiny):
+    from vidgen.pipelines.text_to_video import make_scheduler
+
+    class Pull(torch.nn.Module):  # log p grows toward latents of 0.5
+        def log_prob(self, x, ts, labels):
+            return -(x - 0.5).pow(2).flatten(1).sum(1)
+
+    pipe = TextToVideoPipeline.from_pretrained(tiny)
+    pipe.guide = Pull()
+    gen = torch.Generator().manual_seed(0)
+    x, eps = torch.randn(2, 4, 3, 4, 4, generator=gen), torch.randn(2, 4, 3, 4, 4, generator=gen)
+    t = 700
+    guided_eps = pipe.classifier_guided(eps, x, t, [{}, {}], 2.0)
+    pipe.scheduler = make_scheduler("ddim", {**pipe.scheduler.config, "prediction_type": "v_prediction"})
+    ab = float(pipe.scheduler.alphas_cumprod[t])
+    v = (eps - (1 - ab) ** 0.5 * x) / ab ** 0.5
+    guided_v = pipe.classifier_guided(v, x, t, [{}, {}], 2.0)
+    assert not torch.allclose(guided_eps, eps)  # the guide moved it
+    torch.testing.assert_close(ab ** 0.5 * guided_v + (1 - ab) ** 0.5 * x, guided_eps, rtol=1e-4, atol=1e-4)

@@ -40,6 +40,11 @@ class T2VConfig:
     # diffusers' UNet3D gives the text only to its per-frame spatial cross-attention, so where a shape
     # goes from frame to frame is decided without the direction word.
     temporal_text: bool = False
+    # What the U-Net predicts: "epsilon" (the noise) or "v_prediction" (sqrt(abar) eps - sqrt(1 - abar) x0,
+    # Salimans & Ho 2022). At the noisiest steps, where sampling starts, epsilon asks for nearly the input
+    # itself, which a U-Net without an input-to-output path learns slowly: the 16-channel runs of sessions
+    # 18 and 19 predicted it worse than the latents' mean does (RESULTS.md). v asks for about -x0 there.
+    prediction: str = "epsilon"
 
 
 class FramePositions(nn.Module):
@@ -180,5 +185,6 @@ def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2
     elif cfg.frame_positions:
         add_frame_positions(unet)
     scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
-                              beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1)
+                              beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+                              prediction_type=cfg.prediction)
     return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer, "scheduler": scheduler}

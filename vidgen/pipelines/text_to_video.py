@@ -317,14 +317,19 @@ class TextToVideoPipeline:
 
     def classifier_guided(self, noise: torch.Tensor, latents: torch.Tensor, t, labels: list[dict],
                           scale: float) -> torch.Tensor:
-        """The noise prediction moved along the gradient of log p(labels | latents at t):
-        eps - scale * sqrt(1 - alpha_bar_t) * grad (classifier guidance for epsilon prediction)."""
-        alpha_bar = self.scheduler.alphas_cumprod[int(t)]
+        """The denoiser's output moved along the gradient of log p(labels | latents at t): for epsilon
+        prediction eps - scale * sqrt(1 - alpha_bar_t) * grad (classifier guidance); a v prediction moves
+        by the same shift of eps over sqrt(alpha_bar_t), since v = (eps - sqrt(1 - alpha_bar) x_t) / sqrt(alpha_bar)
+        at fixed x_t."""
+        alpha_bar = float(self.scheduler.alphas_cumprod[int(t)])
         with torch.enable_grad():
             x = latents.detach().float().requires_grad_(True)
             ts = torch.full((x.shape[0],), int(t), device=x.device)
             grad, = torch.autograd.grad(self.guide.log_prob(x, ts, labels).sum(), x)
-        return noise - scale * float((1 - alpha_bar) ** 0.5) * grad.to(noise.dtype)
+        shift = scale * (1 - alpha_bar) ** 0.5 * grad.to(noise.dtype)
+        if self.scheduler.config.prediction_type == "v_prediction":
+            shift = shift / alpha_bar ** 0.5
+        return noise - shift
 
     def predicted_clean(self, latents: torch.Tensor, model_output: torch.Tensor, t) -> torch.Tensor:
         """The clean latents the denoiser's output at timestep ``t`` points to (the scheduler's

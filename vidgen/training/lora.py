@@ -244,9 +244,12 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
         noise = torch.randn(lat.shape, generator=gen).to(lat.device)
         t = torch.randint(0, n_train, (lat.shape[0],), generator=gen).to(lat.device)
         noisy = noise_sched.add_noise(lat, noise, t)
+        # the base model's own objective: the noise, or v for a v-prediction model
+        truth = noise_sched.get_velocity(lat, noise, t) if noise_sched.config.prediction_type == "v_prediction" \
+            else noise
         if not preserve:
             pred = unet(noisy, t, encoder_hidden_states=emb).sample
-            return F.mse_loss(pred.float(), noise.float())
+            return F.mse_loss(pred.float(), truth.float())
         # prior preservation against the base model itself: the same noisy clips under a preserved prompt
         # must get the prediction the base (adapters off) gives them. Half the samples keep the empty
         # prompt, the rest a random one of the user's (if any). One forward for both halves, so DDP sees
@@ -262,7 +265,7 @@ def train(cfg: LoraTrainConfig, resume: bool = False, progress: bool = True, com
             target = base_unet(noisy, t, encoder_hidden_states=kept[k]).sample
             set_adapters(base_unet, True)
         pred = unet(torch.cat([noisy, noisy]), torch.cat([t, t]), encoder_hidden_states=torch.cat([emb, kept[k]])).sample
-        fit_loss = F.mse_loss(pred[: len(lat)].float(), noise.float())
+        fit_loss = F.mse_loss(pred[: len(lat)].float(), truth.float())
         return fit_loss + cfg.preserve * F.mse_loss(pred[len(lat):].float(), target.float())
 
     micro = [start * cfg.grad_accum]  # micro-batches done: seeds each one's noise and timesteps

@@ -27,6 +27,7 @@ class T2VTrainConfig:
     vae_edge_weight: float = 0.0
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
     temporal_text: bool = False  # the caption in the U-Net's temporal attention too (T2VConfig.temporal_text)
+    prediction: str = "epsilon"  # the U-Net's target: epsilon or v_prediction (T2VConfig.prediction)
     # Share of training clips (VAE and U-Net) over a textured background, the rest plain. The captions
     # never name the background; a texture the 16-channel VAE keeps is most of what the U-Net must
     # learn from its latents, and the caption's words a small part of it (RESULTS.md, session 18).
@@ -73,6 +74,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temporal-text", action="store_true",
                    help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
                         "--warm-start from a model without it starts where that model is)")
+    p.add_argument("--prediction", default=d.prediction, choices=("epsilon", "v_prediction"),
+                   help="what a fresh model's U-Net learns to predict: the noise (default) or v, which asks for "
+                        "about the clean clip at the noisiest steps where sampling starts")
     p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
                    help="share of training clips (0-1) over a textured background, the rest plain (default 0.5)")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
@@ -129,6 +133,11 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           "MODEL_DIR --temporal-text")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
+    if a.prediction != "epsilon" and a.init:
+        raise OptionError("--prediction sets a fresh model's target; --init continues a model with its own")
+    if a.prediction != "epsilon" and (a.v_weight_cap or a.context_x0_weight):
+        raise OptionError("--v-weight-cap and --context-x0-weight weight the epsilon loss; the v loss is that "
+                          "weighting already")
     if not 0 <= a.textured <= 1:
         raise OptionError("--textured must be a share between 0 and 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
@@ -139,7 +148,7 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text, textured=a.textured)
+                          temporal_text=a.temporal_text, textured=a.textured, prediction=a.prediction)
 
 
 @dataclass

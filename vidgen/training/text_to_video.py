@@ -164,6 +164,7 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         return text_encoder(ids.to(acc.device))[0]
 
     alpha_bar = sched_noise.alphas_cumprod
+    v_pred = sched_noise.config.prediction_type == "v_prediction"
 
     def loss_on(lat, texts, gen: torch.Generator | None = None, weighted: bool = False,
                 context: float = 0.0) -> torch.Tensor:
@@ -183,8 +184,9 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         keep = keep.to(lat.device)
         noisy = torch.where(keep, lat, sched_noise.add_noise(lat, noise, t))
         pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
+        target = sched_noise.get_velocity(lat, noise, t) if v_pred else noise
         scored = (~keep).to(pred.dtype).expand_as(pred)
-        per_clip = ((pred - noise).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
+        per_clip = ((pred - target).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
         w = torch.ones_like(per_clip)
         if weighted and cfg.v_weight_cap > 0:
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
@@ -302,7 +304,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         raise OptionError("steps and batch sizes must be at least 1")
     set_seed(cfg.seed)
     if cfg.model is None:
-        cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text)
+        cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
+                              prediction=cfg.prediction)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
