@@ -480,6 +480,9 @@ def test_v_prediction_model_trains_samples_and_is_refused_where_it_does_not_fit(
     assert config_from_args(p.parse_args(["--prediction", "v_prediction"])).prediction == "v_prediction"
     with pytest.raises(OptionError, match="v loss is that weighting"):
         config_from_args(p.parse_args(["--prediction", "v_prediction", "--v-weight-cap", "5"]))
+    cfg.v_weight_cap = 5.0  # the same refusal from Python
+    with pytest.raises(OptionError, match="v loss is that weighting"):
+        train(cfg, progress=False)
     with pytest.raises(OptionError, match="--init continues"):
         config_from_args(p.parse_args(["--prediction", "v_prediction", "--init", "somewhere"]))
 

@@ -111,6 +111,15 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                         "clips' epsilon loss (0 = the epsilon loss for every clip)")
 
 
+def check_loss_weights(prediction: str, v_weight_cap: float, context_x0_weight: float) -> None:
+    """Refuse the epsilon-loss weightings for a v-prediction model (its loss already weights that way)."""
+    from ..errors import OptionError
+
+    if prediction != "epsilon" and (v_weight_cap or context_x0_weight):
+        raise OptionError("--v-weight-cap and --context-x0-weight weight the epsilon loss; the v loss is that "
+                          "weighting already")
+
+
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     from ..errors import OptionError
 
@@ -135,9 +144,7 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--latent-channels must be at least 1")
     if a.prediction != "epsilon" and a.init:
         raise OptionError("--prediction sets a fresh model's target; --init continues a model with its own")
-    if a.prediction != "epsilon" and (a.v_weight_cap or a.context_x0_weight):
-        raise OptionError("--v-weight-cap and --context-x0-weight weight the epsilon loss; the v loss is that "
-                          "weighting already")
+    check_loss_weights(a.prediction, a.v_weight_cap, a.context_x0_weight)
     if not 0 <= a.textured <= 1:
         raise OptionError("--textured must be a share between 0 and 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,

@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from ..errors import OptionError
 from ..models.t2v import T2VConfig, encode_clips, small_components
-from .t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+from .t2v_options import T2VTrainConfig, add_t2v_arguments, check_loss_weights, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .shapes import OPPOSITE, PALETTE, WORDS, caption, render_clip, training_combinations
 
@@ -306,6 +306,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     if cfg.model is None:
         cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
                               prediction=cfg.prediction)
+    if not cfg.init:  # a continued model keeps its own target
+        check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
