@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .classical import warp
+
 
 @dataclass
 class SceneConfig:
@@ -89,10 +91,7 @@ class SceneDetector:
         """SSIM of ``a``'s 64x64 thumbnail and ``b``'s warped onto it along DIS flow (about 0.3 ms)."""
         if self._dis is None:
             self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-        flow = self._dis.calc(a.cells8, b.cells8, None)
-        gy, gx = np.mgrid[0:64, 0:64].astype(np.float32)
-        on_a = cv2.remap(b.cells, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_REPLICATE)
+        on_a = warp(b.cells, self._dis.calc(a.cells8, b.cells8, None), cv2.INTER_LINEAR)
         return ssim(a.cells, on_a)
 
     def is_duplicate(self, a: Thumb, b: Thumb) -> bool:
