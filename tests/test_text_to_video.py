@@ -285,6 +285,27 @@ def test_context_mask_keeps_the_first_or_last_frames_of_a_share_of_clips():
     assert not context_mask(50, 16, 0.0, torch.Generator().manual_seed(1)).any()
 
 
+def test_spread_keeps_paths_near_the_centre_and_the_detector_reads_them():
+    import numpy as np
+
+    from vidgen.training.shapes import DIRECTIONS, detect, render_clip
+
+    def path_middles(spread):
+        out = []
+        for i in range(40):
+            d = DIRECTIONS[i % 4]
+            v = render_clip(np.random.default_rng([3, i]), "red", "square", d, 16, 64, 0.0, spread)
+            moving = np.abs(v.astype(np.float32) - np.median(v, axis=0)).max(3) > 40
+            ys, xs = np.nonzero(moving.any(0))  # every pixel the shape covers over the clip
+            out.append(((xs.min() + xs.max()) / 2, (ys.min() + ys.max()) / 2))
+            assert detect(v)["direction"] == d
+        return np.abs(np.array(out) - 31.5).max(1)  # the path's middle, its farthest axis from the centre
+
+    wide, narrow = path_middles(1.0), path_middles(0.3)
+    assert narrow.max() <= 9 < wide.max()  # 0.3 of the +-25 px the full range allows, plus the outline
+    assert narrow.mean() < wide.mean() / 2
+
+
 def test_shape_vae_slicing_and_tiling_decode_the_same():
     from vidgen.models.vae import ShapeVAE
 

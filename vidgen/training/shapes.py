@@ -65,21 +65,31 @@ def _draw(img: np.ndarray, shape: str, cx: float, cy: float, r: float, color) ->
         cv2.fillPoly(img, [pts], c, cv2.LINE_AA, shift=2)
 
 
+def _within(rng: np.random.Generator, lo: float, hi: float, spread: float) -> float:
+    """Uniform over the middle ``spread`` of [lo, hi]."""
+    mid, half = (lo + hi) / 2, (hi - lo) / 2 * spread
+    return rng.uniform(mid - half, mid + half)
+
+
 def render_clip(rng: np.random.Generator, color: str, shape: str, direction: str, frames: int = 16,
-                size: int = 64, textured: float = 0.5) -> np.ndarray:
+                size: int = 64, textured: float = 0.5, spread: float = 1.0) -> np.ndarray:
     """``(frames, size, size, 3)`` uint8: a ``color`` ``shape`` moving ``direction``, over a textured
-    background with probability ``textured`` (else a plain one)."""
+    background with probability ``textured`` (else a plain one).
+
+    ``spread`` (0-1] narrows what the caption does not name, the path's length and where it lies,
+    to that middle share of each range: 1 puts the path anywhere in frame, smaller values keep it
+    closer to one that crosses the centre.
+    """
     rgb = np.array(PALETTE[color], np.float64) + rng.normal(0, 8, 3)
     r = rng.uniform(0.09, 0.125) * size
     # The shape travels 2 to ~3.5 of its sizes: every pixel on its path is clear of it for more than
     # half the frames, which is what lets the detector's median background see behind it.
-    travel = rng.uniform(4 * r, size - 2 * r - 2)
+    travel = _within(rng, 4 * r, size - 2 * r - 2, spread)
     speed = travel / (frames - 1)
     dx, dy = _STEP[direction]
     lo, hi = r + 1, size - r - 1
-    along = lambda: rng.uniform(lo, max(lo, hi - travel))  # noqa: E731 - start so the path stays in frame
-    across = rng.uniform(lo, hi)
-    start = along()
+    across = _within(rng, lo, hi, spread)
+    start = _within(rng, lo, max(lo, hi - travel), spread)  # the path stays in frame
     if dx:
         x0, y0 = (start if dx > 0 else size - start), across
     else:

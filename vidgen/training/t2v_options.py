@@ -32,6 +32,11 @@ class T2VTrainConfig:
     # never name the background; a texture the 16-channel VAE keeps is most of what the U-Net must
     # learn from its latents, and the caption's words a small part of it (RESULTS.md, session 18).
     textured: float = 0.5
+    # Share (0-1] of each range of what the captions do not name, the path's length and where it lies,
+    # that the U-Net's training clips draw from about its middle (shapes.render_clip). At 1 the path can be anywhere,
+    # and the mask of the moving shape is 9% explained by the direction word and 0.8% by the shape word;
+    # at 0.3, 41% and 1.4% (RESULTS.md, session 20): the word then decides where the clip's mass goes.
+    spread: float = 1.0
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
     colors: tuple[str, ...] = tuple(COLORS)  # colours the U-Net is trained on
     combos: list = field(default_factory=list)  # explicit (colour, shape, direction) list; empty = all but held out
@@ -79,6 +84,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                         "about the clean clip at the noisiest steps where sampling starts")
     p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
                    help="share of training clips (0-1) over a textured background, the rest plain (default 0.5)")
+    p.add_argument("--spread", type=float, default=d.spread, metavar="SHARE",
+                   help="middle share (0-1] of the ranges of path length and position that the U-Net's training clips "
+                        "draw from: 1 (default) anywhere in frame, smaller keeps paths closer to the centre")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
     p.add_argument("--frames", type=int, default=d.frames)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -147,6 +155,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
     check_loss_weights(a.prediction, a.v_weight_cap, a.context_x0_weight)
     if not 0 <= a.textured <= 1:
         raise OptionError("--textured must be a share between 0 and 1")
+    if not 0 < a.spread <= 1:
+        raise OptionError("--spread must be a share above 0 and at most 1")
     return T2VTrainConfig(out=a.out, vae_steps=a.vae_steps, unet_steps=a.unet_steps, vae_batch=a.vae_batch,
                           batch_size=a.batch_size,
                           frames=a.frames, lr=a.lr, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed,
@@ -155,7 +165,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text, textured=a.textured, prediction=a.prediction)
+                          temporal_text=a.temporal_text, textured=a.textured, prediction=a.prediction,
+                          spread=a.spread)
 
 
 @dataclass

@@ -41,9 +41,9 @@ class ShapeClips(Dataset):
     """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption)."""
 
     def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int,
-                 textured: float = 0.5):
+                 textured: float = 0.5, spread: float = 1.0):
         self.combos, self.frames, self.size, self.length, self.seed = combos, frames, size, length, seed
-        self.textured = textured
+        self.textured, self.spread = textured, spread
 
     def __len__(self) -> int:
         return self.length
@@ -52,7 +52,7 @@ class ShapeClips(Dataset):
         rng = np.random.default_rng([self.seed, idx])
         k = int(rng.integers(len(self.combos)))
         color, shape, direction = self.combos[k]
-        clip = render_clip(rng, color, shape, direction, self.frames, self.size, self.textured)
+        clip = render_clip(rng, color, shape, direction, self.frames, self.size, self.textured, self.spread)
         x = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1
         return x, caption(color, shape, direction)
 
@@ -148,8 +148,8 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.unet_steps, 100))
     combos = [tuple(c) for c in cfg.combos] or training_combinations(cfg.colors)
     data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed,
-                      cfg.textured)
-    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.textured)
+                      cfg.textured, cfg.spread)
+    val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.textured, cfg.spread)
     val = [val_set[i] for i in range(16)]
     start, ckpt = resume_point(out, resume)
     loader = indexed_loader(data, start, cfg.batch_size, 1, cfg.workers)
