@@ -22,6 +22,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--textured", type=float, default=0.5, help="share of clips over a textured background")
+    ap.add_argument("--spread", type=float, default=1.0, help="render_clip's spread (the model's training data's)")
     ap.add_argument("--timesteps", type=int, nargs="+", default=[50, 200, 400, 600, 800, 950])
     a = ap.parse_args()
 
@@ -35,7 +36,7 @@ def main() -> None:
     combos = training_combinations(list(COLORS))
     rng = np.random.default_rng(a.seed)
     chosen = [combos[i] for i in rng.integers(len(combos), size=a.clips)]
-    clips = [torch.from_numpy(render_clip(rng, *c, 16, size, a.textured)).permute(3, 0, 1, 2).float() / 127.5 - 1 for c in chosen]
+    clips = [torch.from_numpy(render_clip(rng, *c, 16, size, a.textured, a.spread)).permute(3, 0, 1, 2).float() / 127.5 - 1 for c in chosen]
     ids = pipe.tokenizer([caption(*c) for c in chosen], padding="max_length",
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
     print(f"{a.model}: {a.clips} clips of training combinations, noise MSE per timestep")
