@@ -32,10 +32,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2, help="clips per prompt")
     ap.add_argument("--textured", type=float, default=0.5,
                     help="share of clips over a textured background (render_clip's; the training data's default)")
+    ap.add_argument("--spread", type=float, default=1.0, help="render_clip's spread (1: paths anywhere in frame)")
     a = ap.parse_args()
     combos = list(itertools.product(COLORS, SHAPES, DIRECTIONS))
     rng = np.random.default_rng(0)
-    clips = [(render_clip(rng, *c, frames=16, size=64, textured=a.textured), c) for c in combos for _ in range(a.seeds)]
+    clips = [(render_clip(rng, *c, frames=16, size=64, textured=a.textured, spread=a.spread), c) for c in combos for _ in range(a.seeds)]
 
     def rate(videos) -> dict[str, float]:  # t2v_eval's scoring, in percent
         shares = score([v for v, _ in videos], [c for _, c in videos])

@@ -508,6 +508,45 @@ def test_v_prediction_model_trains_samples_and_is_refused_where_it_does_not_fit(
         config_from_args(p.parse_args(["--prediction", "v_prediction", "--init", "somewhere"]))
 
 
+def test_motion_loss_scores_the_clean_latents_frame_differences_and_is_refused_where_it_does_not_fit(tmp_path):
+    import argparse
+    import dataclasses
+    import json as js
+
+    from diffusers import DDIMScheduler
+
+    from vidgen.models.t2v import clean_latents
+    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+    from vidgen.training.text_to_video import train
+
+    # the true v of a clip, one noise level per clip, points back to the clip itself
+    sched = DDIMScheduler(prediction_type="v_prediction")
+    g = torch.Generator().manual_seed(2)
+    lat, noise = torch.randn(3, 4, 5, 6, 6, generator=g), torch.randn(3, 4, 5, 6, 6, generator=g)
+    t = torch.tensor([10, 500, 990])
+    ab = sched.alphas_cumprod[t].view(-1, 1, 1, 1, 1)
+    back = clean_latents(sched.add_noise(lat, noise, t), sched.get_velocity(lat, noise, t), ab, "v_prediction")
+    assert torch.allclose(back, lat, atol=1e-4)
+
+    def first_loss(weight, name):  # the loss of step 1: same weights, batch and noise; only the weighting differs
+        cfg = T2VTrainConfig(out=str(tmp_path / name), vae_steps=1, unet_steps=1, vae_batch=2, batch_size=2,
+                             frames=4, eval_every=1, save_every=1, workers=0, cfg_dropout=0.0,
+                             model=dataclasses.replace(TINY, prediction="v_prediction"), motion_weight=weight)
+        train(cfg, progress=False)
+        return js.loads((tmp_path / name / "unet" / "log.jsonl").read_text().splitlines()[0])["loss"]
+
+    assert first_loss(1.0, "m") > first_loss(0.0, "plain") > 0
+    p = argparse.ArgumentParser()
+    add_t2v_arguments(p)
+    with pytest.raises(OptionError, match="needs --prediction v_prediction"):
+        config_from_args(p.parse_args(["--motion-weight", "1"]))
+    with pytest.raises(OptionError, match="does not combine with --context-frames"):
+        config_from_args(p.parse_args(["--prediction", "v_prediction", "--motion-weight", "1",
+                                       "--context-frames", "0.5"]))
+    with pytest.raises(OptionError, match="0 \\(off\\) or more"):
+        config_from_args(p.parse_args(["--prediction", "v_prediction", "--motion-weight", "-1"]))
+
+
 def test_classifier_guidance_moves_a_v_prediction_as_it_moves_the_noise(tiny):
     from vidgen.pipelines.text_to_video import make_scheduler
 

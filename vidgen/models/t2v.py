@@ -122,6 +122,22 @@ class CaptionedFramePositions(FramePositions):
         return x + per_clip.repeat_interleave(x.shape[0] // text.shape[0], dim=0)[:, None, :]
 
 
+def clean_latents(latents: torch.Tensor, model_output: torch.Tensor, alpha_bar, kind: str) -> torch.Tensor:
+    """The clean latents a denoiser's output points to (diffusers' ``pred_original_sample``), for a
+    prediction of ``kind`` ('epsilon', 'v_prediction' or 'sample') at noise level ``alpha_bar``: a float,
+    or a tensor that broadcasts against ``latents`` (one level per clip in training).
+
+        x0 = clean_latents(x_t, v, scheduler.alphas_cumprod[t].view(-1, 1, 1, 1, 1), "v_prediction")
+    """
+    if kind == "epsilon":
+        return (latents - (1 - alpha_bar) ** 0.5 * model_output) / alpha_bar ** 0.5
+    if kind == "v_prediction":
+        return alpha_bar ** 0.5 * latents - (1 - alpha_bar) ** 0.5 * model_output
+    if kind == "sample":
+        return model_output
+    raise ValueError(f"prediction_type {kind!r}: expected 'epsilon', 'v_prediction' or 'sample'")
+
+
 def add_temporal_text(unet: nn.Module, text_dim: int) -> int:
     """Give every temporal transformer block of a diffusers ``UNet3DConditionModel`` frame positions
     and the caption (:class:`CaptionedFramePositions`, in the blocks' ``pos_embed`` hook that

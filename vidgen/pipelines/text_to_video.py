@@ -337,15 +337,10 @@ class TextToVideoPipeline:
 
             x0 = pipe.predicted_clean(latents, noise_pred, t)   # epsilon: (x_t - sqrt(1 - abar) eps) / sqrt(abar)
         """
-        alpha_bar = float(self.scheduler.alphas_cumprod[int(t)])
-        kind = self.scheduler.config.prediction_type
-        if kind == "epsilon":
-            return (latents - (1 - alpha_bar) ** 0.5 * model_output) / alpha_bar ** 0.5
-        if kind == "v_prediction":
-            return alpha_bar ** 0.5 * latents - (1 - alpha_bar) ** 0.5 * model_output
-        if kind == "sample":
-            return model_output
-        raise ValueError(f"prediction_type {kind!r}: expected 'epsilon', 'v_prediction' or 'sample'")
+        from ..models.t2v import clean_latents
+
+        return clean_latents(latents, model_output, float(self.scheduler.alphas_cumprod[int(t)]),
+                             self.scheduler.config.prediction_type)
 
     @torch.no_grad()
     def pick_candidates(self, latents: torch.Tensor, t, labels: list[dict], n: int) -> torch.Tensor:

@@ -63,6 +63,10 @@ class T2VTrainConfig:
     context_frames: float = 0.0
     context_noise_min: int = 0  # context clips are noised at a timestep drawn from [this, 1000)
     context_x0_weight: float = 0.0  # > 0: context clips add this times their clean-latent (x0) error; 0 = epsilon loss
+    # > 0: add this times the error of the frame-to-frame differences of the clean latents the U-Net
+    # predicts (v-prediction only). A plain background does not change between frames, so this part
+    # of the loss is all the moving shape: where it goes (the direction word) and its outline.
+    motion_weight: float = 0.0
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -117,15 +121,25 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context-x0-weight", type=float, default=d.context_x0_weight, metavar="W",
                    help="score the context clips by their predicted clean latents, weighted W beside the other "
                         "clips' epsilon loss (0 = the epsilon loss for every clip)")
+    p.add_argument("--motion-weight", type=float, default=d.motion_weight, metavar="W",
+                   help="v-prediction models: add W x the error of the frame-to-frame differences of the "
+                        "predicted clean latents, the part of a clip that is its moving shape (0 = off)")
 
 
-def check_loss_weights(prediction: str, v_weight_cap: float, context_x0_weight: float) -> None:
-    """Refuse the epsilon-loss weightings for a v-prediction model (its loss already weights that way)."""
+def check_loss_weights(prediction: str, v_weight_cap: float, context_x0_weight: float,
+                       motion_weight: float = 0.0, context_frames: float = 0.0) -> None:
+    """Refuse the epsilon-loss weightings for a v-prediction model (its loss already weights that way),
+    and the motion loss for an epsilon model or with context frames."""
     from ..errors import OptionError
 
     if prediction != "epsilon" and (v_weight_cap or context_x0_weight):
         raise OptionError("--v-weight-cap and --context-x0-weight weight the epsilon loss; the v loss is that "
                           "weighting already")
+    if motion_weight and prediction != "v_prediction":
+        raise OptionError("--motion-weight needs --prediction v_prediction (an epsilon model's clean latents are "
+                          "unstable at the noisiest steps)")
+    if motion_weight and context_frames:
+        raise OptionError("--motion-weight scores every frame; it does not combine with --context-frames")
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
@@ -152,7 +166,9 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--latent-channels must be at least 1")
     if a.prediction != "epsilon" and a.init:
         raise OptionError("--prediction sets a fresh model's target; --init continues a model with its own")
-    check_loss_weights(a.prediction, a.v_weight_cap, a.context_x0_weight)
+    check_loss_weights(a.prediction, a.v_weight_cap, a.context_x0_weight, a.motion_weight, a.context_frames)
+    if a.motion_weight < 0:
+        raise OptionError("--motion-weight must be 0 (off) or more")
     if not 0 <= a.textured <= 1:
         raise OptionError("--textured must be a share between 0 and 1")
     if not 0 < a.spread <= 1:
@@ -166,7 +182,7 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
                           temporal_text=a.temporal_text, textured=a.textured, prediction=a.prediction,
-                          spread=a.spread)
+                          spread=a.spread, motion_weight=a.motion_weight)
 
 
 @dataclass

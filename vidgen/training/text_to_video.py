@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from ..errors import OptionError
-from ..models.t2v import T2VConfig, encode_clips, small_components
+from ..models.t2v import T2VConfig, clean_latents, encode_clips, small_components
 from .t2v_options import T2VTrainConfig, add_t2v_arguments, check_loss_weights, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .shapes import OPPOSITE, PALETTE, WORDS, caption, render_clip, training_combinations
@@ -165,6 +165,8 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
     alpha_bar = sched_noise.alphas_cumprod
     v_pred = sched_noise.config.prediction_type == "v_prediction"
+    if cfg.motion_weight > 0 and not v_pred:
+        raise OptionError("--motion-weight needs a v-prediction model; this one predicts the noise")
 
     def loss_on(lat, texts, gen: torch.Generator | None = None, weighted: bool = False,
                 context: float = 0.0) -> torch.Tensor:
@@ -187,6 +189,11 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         target = sched_noise.get_velocity(lat, noise, t) if v_pred else noise
         scored = (~keep).to(pred.dtype).expand_as(pred)
         per_clip = ((pred - target).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
+        if weighted and cfg.motion_weight > 0:  # v-prediction, no context frames (check_loss_weights)
+            x0 = clean_latents(noisy, pred, alpha_bar[t].to(pred.device, pred.dtype).view(-1, 1, 1, 1, 1),
+                               "v_prediction")
+            moved = (x0.diff(dim=2) - lat.diff(dim=2)).pow(2).flatten(1).mean(1)
+            per_clip = per_clip + cfg.motion_weight * moved
         w = torch.ones_like(per_clip)
         if weighted and cfg.v_weight_cap > 0:
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
@@ -307,7 +314,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
                               prediction=cfg.prediction)
     if not cfg.init:  # a continued model keeps its own target
-        check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight)
+        check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight, cfg.motion_weight,
+                           cfg.context_frames)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
