@@ -224,19 +224,22 @@ def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(ti
         warm_start(other, source)
 
 
-def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, capfd):
+@pytest.mark.parametrize("frame_text", [False, True])
+def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, capfd, frame_text):
     from dataclasses import replace
 
     from helpers import T2V_WORDS
     from vidgen.models.t2v import small_components, temporal_text_tensors
 
     plain = small_components(T2V_WORDS, tmp_path / "tok", TINY, seed=0)
-    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=True), seed=0)
+    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=not frame_text,
+                                                                 frame_text=frame_text), seed=0)
     proj = temporal_text_tensors(comps["unet"].state_dict())
     from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
 
     blocks = sum(len(m.transformer_blocks) for m in plain["unet"].modules() if isinstance(m, TransformerTemporalModel))
-    assert blocks >= 3 and len(proj) == 2 * blocks  # a weight and a bias in each temporal block
+    # a weight and a bias in each temporal block, twice with the frame-wise projection
+    assert blocks >= 3 and len(proj) == (4 if frame_text else 2) * blocks
     pipe = TextToVideoPipeline(**comps)
     ids = pipe.tokenizer(["a red circle moving left", "a blue square moving right"], padding="max_length",
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
@@ -250,12 +253,13 @@ def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, 
     torch.testing.assert_close(out(comps["unet"]), out(plain["unet"]))  # zero projections: the same model
     with torch.no_grad():
         for k, p in comps["unet"].named_parameters():
-            if ".pos_embed.proj." in k:
+            if ".pos_embed.proj." in k or ".pos_embed.frame_proj." in k:
                 p.normal_(0, 0.5, generator=g)
     moved = out(comps["unet"])
     assert (moved - out(plain["unet"])).abs().max() > 1e-3  # the caption now reaches the temporal layers
     pipe.save_pretrained(tmp_path / "m")
-    assert json.loads((tmp_path / "m" / "model_index.json").read_text())["vidgen_temporal_text"] is True
+    saved = json.loads((tmp_path / "m" / "model_index.json").read_text())["vidgen_temporal_text"]
+    assert saved == ("frames" if frame_text else True)
     capfd.readouterr()
     back = TextToVideoPipeline.from_pretrained(tmp_path / "m")
     assert "not used" not in capfd.readouterr().err  # diffusers' unused-weights warning: they are loaded
@@ -266,6 +270,26 @@ def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, 
     (tmp_path / "p" / "model_index.json").write_text(json.dumps({**index, "vidgen_temporal_text": True}))
     with pytest.raises(WeightsError, match="caption projections"):
         TextToVideoPipeline.from_pretrained(tmp_path / "p")
+
+
+def test_frame_wise_caption_term_differs_between_frames_and_the_plain_one_does_not():
+    from vidgen.models.t2v import CaptionedFramePositions, FramePositions
+
+    g = torch.Generator().manual_seed(1)
+    x, text = torch.randn(6, 5, 8, generator=g), torch.randn(2, 3, 4, generator=g)  # 2 clips x 3 pixels, 5 frames
+    base = FramePositions()(x)
+    for frame_wise in (False, True):
+        holder = {"text": text}
+        m = CaptionedFramePositions(4, 8, holder, frame_wise)
+        assert torch.equal(m(x), base)  # zero-initialised
+        with torch.no_grad():
+            for p in m.parameters():
+                p.normal_(0, 1, generator=g)
+            added = (m(x) - base).view(2, 3, 5, 8)
+        assert torch.allclose(added[:, :1], added)  # the same for every pixel of a clip
+        assert not torch.allclose(added[0], added[1])  # but not for another caption
+        spread = float((added - added[:, :, :1]).abs().max())  # between frames
+        assert (spread > 1e-2) == frame_wise
 
 
 def test_context_mask_keeps_the_first_or_last_frames_of_a_share_of_clips():

@@ -40,6 +40,9 @@ class T2VConfig:
     # diffusers' UNet3D gives the text only to its per-frame spatial cross-attention, so where a shape
     # goes from frame to frame is decided without the direction word.
     temporal_text: bool = False
+    # With temporal_text: also the caption times each frame's sinusoidal position (CaptionedFramePositions'
+    # frame_proj), so a word can shift each frame differently, which is what a direction asks of a frame.
+    frame_text: bool = False
     # What the U-Net predicts: "epsilon" (the noise) or "v_prediction" (sqrt(abar) eps - sqrt(1 - abar) x0,
     # Salimans & Ho 2022). At the noisiest steps, where sampling starts, epsilon asks for nearly the input
     # itself, which a U-Net without an input-to-output path learns slowly: the 16-channel runs of sessions
@@ -54,14 +57,19 @@ class FramePositions(nn.Module):
     the same and ``--frames`` is not capped.
     """
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, t, c = x.shape
-        pos = torch.arange(t, device=x.device, dtype=torch.float32)[:, None]
-        freq = torch.exp(torch.arange(0, c, 2, device=x.device, dtype=torch.float32) * (-math.log(10000.0) / c))
-        pe = torch.zeros(t, c, device=x.device)
+    @staticmethod
+    def table(t: int, c: int, device) -> torch.Tensor:
+        """``(t, c)`` float32: the sinusoidal position of each of ``t`` frames in ``c`` channels."""
+        pos = torch.arange(t, device=device, dtype=torch.float32)[:, None]
+        freq = torch.exp(torch.arange(0, c, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / c))
+        pe = torch.zeros(t, c, device=device)
         pe[:, 0::2] = torch.sin(pos * freq)
         pe[:, 1::2] = torch.cos(pos * freq)[:, : c // 2]
-        return x + pe.to(x.dtype)
+        return pe
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, t, c = x.shape
+        return x + self.table(t, c, x.device).to(x.dtype)
 
 
 def add_frame_positions(unet: nn.Module) -> int:
@@ -106,11 +114,16 @@ class CaptionedFramePositions(FramePositions):
     sets from the U-Net's ``encoder_hidden_states`` at every call.
     """
 
-    def __init__(self, text_dim: int, channels: int, holder: dict):
+    def __init__(self, text_dim: int, channels: int, holder: dict, frame_wise: bool = False):
         super().__init__()
         self.proj = nn.Linear(text_dim, channels)
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        # frame_wise: a second projection, multiplied by each frame's position: the caption then adds a
+        # different vector to each frame (the first adds the same one to all)
+        self.frame_proj = nn.Linear(text_dim, channels) if frame_wise else None
+        for m in (self.proj, self.frame_proj):
+            if m is not None:
+                nn.init.zeros_(m.weight)
+                nn.init.zeros_(m.bias)
         self._holder = holder
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -118,8 +131,12 @@ class CaptionedFramePositions(FramePositions):
         text = self._holder.get("text")
         if text is None:
             return x
-        per_clip = self.proj(text.mean(1).to(self.proj.weight.dtype)).to(x.dtype)  # (batch, channels)
-        return x + per_clip.repeat_interleave(x.shape[0] // text.shape[0], dim=0)[:, None, :]
+        pooled = text.mean(1).to(self.proj.weight.dtype)
+        per_clip = self.proj(pooled)[:, None, :]  # (batch, 1, channels)
+        if self.frame_proj is not None:
+            pe = self.table(x.shape[1], x.shape[2], x.device).to(per_clip.dtype)
+            per_clip = per_clip + self.frame_proj(pooled)[:, None, :] * pe  # (batch, frames, channels)
+        return x + per_clip.to(x.dtype).repeat_interleave(x.shape[0] // text.shape[0], dim=0)
 
 
 def clean_latents(latents: torch.Tensor, model_output: torch.Tensor, alpha_bar, kind: str) -> torch.Tensor:
@@ -138,11 +155,12 @@ def clean_latents(latents: torch.Tensor, model_output: torch.Tensor, alpha_bar, 
     raise ValueError(f"prediction_type {kind!r}: expected 'epsilon', 'v_prediction' or 'sample'")
 
 
-def add_temporal_text(unet: nn.Module, text_dim: int) -> int:
+def add_temporal_text(unet: nn.Module, text_dim: int, frame_wise: bool = False) -> int:
     """Give every temporal transformer block of a diffusers ``UNet3DConditionModel`` frame positions
     and the caption (:class:`CaptionedFramePositions`, in the blocks' ``pos_embed`` hook that
     :func:`add_frame_positions` uses). Returns the number of blocks changed; marks the model with
-    ``unet.vidgen_temporal_text`` so the pipeline saves the setting and restores the projections on
+    ``unet.vidgen_temporal_text`` (True, or "frames" with ``frame_wise``, see
+    :class:`CaptionedFramePositions`) so the pipeline saves the setting and restores the projections on
     load (diffusers' own loader does not know them).
     """
     from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
@@ -156,18 +174,19 @@ def add_temporal_text(unet: nn.Module, text_dim: int) -> int:
     for module in unet.modules():
         if isinstance(module, TransformerTemporalModel):
             for block in module.transformer_blocks:
-                block.pos_embed = CaptionedFramePositions(text_dim, block.norm1.normalized_shape[0], holder)
+                block.pos_embed = CaptionedFramePositions(text_dim, block.norm1.normalized_shape[0], holder,
+                                                          frame_wise)
                 block.positional_embeddings = "sinusoidal"
                 n += 1
     unet.register_forward_pre_hook(keep_text, with_kwargs=True)
     unet.vidgen_frame_positions = True
-    unet.vidgen_temporal_text = True
+    unet.vidgen_temporal_text = "frames" if frame_wise else True
     return n
 
 
 def temporal_text_tensors(state: dict) -> dict:
     """The entries of a U-Net state dict that :func:`add_temporal_text` adds."""
-    return {k: v for k, v in state.items() if ".pos_embed.proj." in k}
+    return {k: v for k, v in state.items() if ".pos_embed.proj." in k or ".pos_embed.frame_proj." in k}
 
 
 def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2VConfig | None = None,
@@ -196,8 +215,8 @@ def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2
         num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
         max_position_embeddings=cfg.max_tokens, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    if cfg.temporal_text:
-        add_temporal_text(unet, cfg.text_dim)
+    if cfg.temporal_text or cfg.frame_text:
+        add_temporal_text(unet, cfg.text_dim, cfg.frame_text)
     elif cfg.frame_positions:
         add_frame_positions(unet)
     scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,

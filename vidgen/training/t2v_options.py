@@ -27,6 +27,7 @@ class T2VTrainConfig:
     vae_edge_weight: float = 0.0
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
     temporal_text: bool = False  # the caption in the U-Net's temporal attention too (T2VConfig.temporal_text)
+    frame_text: bool = False  # and a frame-wise term of it (T2VConfig.frame_text; implies temporal_text)
     prediction: str = "epsilon"  # the U-Net's target: epsilon or v_prediction (T2VConfig.prediction)
     # Share of training clips (VAE and U-Net) over a textured background, the rest plain. The captions
     # never name the background; a texture the 16-channel VAE keeps is most of what the U-Net must
@@ -83,6 +84,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temporal-text", action="store_true",
                    help="a fresh model whose temporal attention sees the caption too (zero-initialised, so "
                         "--warm-start from a model without it starts where that model is)")
+    p.add_argument("--frame-text", action="store_true",
+                   help="--temporal-text plus a term of the caption times each frame's position, so a word can "
+                        "move each frame differently (zero-initialised like it)")
     p.add_argument("--prediction", default=d.prediction, choices=("epsilon", "v_prediction"),
                    help="what a fresh model's U-Net learns to predict: the noise (default) or v, which asks for "
                         "about the clean clip at the noisiest steps where sampling starts")
@@ -159,9 +163,9 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--vae-edge-weight must be 0 (off) or more")
     if a.init and a.warm_start:
         raise OptionError("--init continues a model and --warm-start begins a new one from it: give one of them")
-    if a.init and a.temporal_text:
-        raise OptionError("--temporal-text builds a fresh model: add it to an existing one with --warm-start "
-                          "MODEL_DIR --temporal-text")
+    if a.init and (a.temporal_text or a.frame_text):
+        raise OptionError("--temporal-text and --frame-text build a fresh model: add them to an existing one "
+                          "with --warm-start MODEL_DIR")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
     if a.prediction != "epsilon" and a.init:
@@ -181,7 +185,7 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text, textured=a.textured, prediction=a.prediction,
+                          temporal_text=a.temporal_text, frame_text=a.frame_text, textured=a.textured, prediction=a.prediction,
                           spread=a.spread, motion_weight=a.motion_weight)
 
 

@@ -312,6 +312,7 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     set_seed(cfg.seed)
     if cfg.model is None:
         cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
+                              frame_text=cfg.frame_text,
                               prediction=cfg.prediction)
     if not cfg.init:  # a continued model keeps its own target
         check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight, cfg.motion_weight,
