@@ -51,7 +51,8 @@ def main(argv=None) -> None:
         print(f"text encoder, against {BASE!r}: largest per-token distance, distance of the token means")
         for word, text in SWAPS.items():
             e = encode([text])[0]
-            print(f"  {word:13s} {float((e - base).norm(dim=1).max()):8.3f} {float((e.mean(0) - base.mean(0)).norm()):8.3f}")
+            token, mean = float((e - base).norm(dim=1).max()), float((e.mean(0) - base.mean(0)).norm())
+            print(f"  {word:13s} {token:8.3f} {mean:8.3f}")
 
         size = pipe.unet.config.sample_size
         g = torch.Generator().manual_seed(0)

@@ -34,8 +34,8 @@ class T2VTrainConfig:
     # learn from its latents, and the caption's words a small part of it (RESULTS.md, session 18).
     textured: float = 0.5
     # Share (0-1] of each range of what the captions do not name, the path's length and where it lies,
-    # that the U-Net's training clips draw from about its middle (shapes.render_clip). At 1 the path can be anywhere,
-    # and the mask of the moving shape is 9% explained by the direction word and 0.8% by the shape word;
+    # that the U-Net's training clips draw from about its middle (shapes.render_clip). At 1 the path can
+    # be anywhere, and the mask of the moving shape is 9% explained by the direction word and 0.8% by the shape word;
     # at 0.3, 41% and 1.4% (RESULTS.md, session 20): the word then decides where the clip's mass goes.
     spread: float = 1.0
     cfg_dropout: float = 0.1  # share of captions replaced by "" (for classifier-free guidance)
@@ -93,8 +93,8 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
                    help="share of training clips (0-1) over a textured background, the rest plain (default 0.5)")
     p.add_argument("--spread", type=float, default=d.spread, metavar="SHARE",
-                   help="middle share (0-1] of the ranges of path length and position that the U-Net's training clips "
-                        "draw from: 1 (default) anywhere in frame, smaller keeps paths closer to the centre")
+                   help="middle share (0-1] of the ranges of path length and position that the U-Net's "
+                        "training clips draw from: 1 (default) anywhere in frame, smaller keeps paths closer to the centre")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per U-Net step")
     p.add_argument("--frames", type=int, default=d.frames)
     p.add_argument("--lr", type=float, default=d.lr)
@@ -185,8 +185,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text, frame_text=a.frame_text, textured=a.textured, prediction=a.prediction,
-                          spread=a.spread, motion_weight=a.motion_weight)
+                          temporal_text=a.temporal_text, frame_text=a.frame_text, textured=a.textured,
+                          prediction=a.prediction, spread=a.spread, motion_weight=a.motion_weight)
 
 
 @dataclass
