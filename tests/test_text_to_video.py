@@ -224,22 +224,24 @@ def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(ti
         warm_start(other, source)
 
 
-@pytest.mark.parametrize("frame_text", [False, True])
-def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, capfd, frame_text):
+@pytest.mark.parametrize("mode", [True, "frames", "spacetime"])
+def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, capfd, mode):
     from dataclasses import replace
 
     from helpers import T2V_WORDS
     from vidgen.models.t2v import small_components, temporal_text_tensors
 
     plain = small_components(T2V_WORDS, tmp_path / "tok", TINY, seed=0)
-    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=not frame_text,
-                                                                 frame_text=frame_text), seed=0)
+    comps = small_components(T2V_WORDS, tmp_path / "tok", replace(TINY, temporal_text=mode is True,
+                                                                 frame_text=mode == "frames",
+                                                                 space_time_text=mode == "spacetime"), seed=0)
     proj = temporal_text_tensors(comps["unet"].state_dict())
     from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
 
     blocks = sum(len(m.transformer_blocks) for m in plain["unet"].modules() if isinstance(m, TransformerTemporalModel))
-    # a weight and a bias in each temporal block, twice with the frame-wise projection
-    assert blocks >= 3 and len(proj) == (4 if frame_text else 2) * blocks
+    # a weight and a bias in each temporal block, twice with the frame-wise projection, three times with the
+    # field's two layers
+    assert blocks >= 3 and len(proj) == {True: 2, "frames": 4, "spacetime": 6}[mode] * blocks
     pipe = TextToVideoPipeline(**comps)
     ids = pipe.tokenizer(["a red circle moving left", "a blue square moving right"], padding="max_length",
                          max_length=pipe.tokenizer.model_max_length, return_tensors="pt").input_ids
@@ -253,13 +255,13 @@ def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, 
     torch.testing.assert_close(out(comps["unet"]), out(plain["unet"]))  # zero projections: the same model
     with torch.no_grad():
         for k, p in comps["unet"].named_parameters():
-            if ".pos_embed.proj." in k or ".pos_embed.frame_proj." in k:
+            if ".pos_embed." in k:
                 p.normal_(0, 0.5, generator=g)
     moved = out(comps["unet"])
     assert (moved - out(plain["unet"])).abs().max() > 1e-3  # the caption now reaches the temporal layers
     pipe.save_pretrained(tmp_path / "m")
     saved = json.loads((tmp_path / "m" / "model_index.json").read_text())["vidgen_temporal_text"]
-    assert saved == ("frames" if frame_text else True)
+    assert saved == mode
     capfd.readouterr()
     back = TextToVideoPipeline.from_pretrained(tmp_path / "m")
     assert "not used" not in capfd.readouterr().err  # diffusers' unused-weights warning: they are loaded
@@ -270,6 +272,29 @@ def test_temporal_text_starts_as_the_model_without_it_and_round_trips(tmp_path, 
     (tmp_path / "p" / "model_index.json").write_text(json.dumps({**index, "vidgen_temporal_text": True}))
     with pytest.raises(WeightsError, match="caption projections"):
         TextToVideoPipeline.from_pretrained(tmp_path / "p")
+
+
+def test_space_time_field_depends_on_caption_frame_and_pixel_and_unknown_modes_are_refused(tmp_path):
+    from vidgen.models.t2v import SpaceTimeText
+
+    torch.manual_seed(0)
+    st = SpaceTimeText(text_dim=8, channels=4)
+    text = torch.randn(2, 8)
+    assert float(st(text, 5, 3, 4).abs().max()) == 0  # zero output layer: nothing added at the start
+    torch.nn.init.normal_(st.out.weight)
+    f = st(text, 5, 3, 4).view(2, 3, 4, 5, 4)  # (batch, y, x, frame, channels), the temporal blocks' row order
+    assert (f[0] - f[1]).abs().max() > 1e-3  # another caption, another field
+    assert (f[:, :, :, 0] - f[:, :, :, 4]).abs().max() > 1e-3  # first and last frame differ
+    assert (f[:, :, 0] - f[:, :, 3]).abs().max() > 1e-3 and (f[:, 0] - f[:, 2]).abs().max() > 1e-3  # x and y
+    torch.testing.assert_close(st(text[:1], 5, 3, 4), st(text, 5, 3, 4)[:12])  # each clip its own rows
+    from helpers import T2V_WORDS
+    from vidgen.models.t2v import small_components
+
+    TextToVideoPipeline(**small_components(T2V_WORDS, tmp_path / "tok", TINY)).save_pretrained(tmp_path / "m")
+    index = json.loads((tmp_path / "m" / "model_index.json").read_text())
+    (tmp_path / "m" / "model_index.json").write_text(json.dumps({**index, "vidgen_temporal_text": "sideways"}))
+    with pytest.raises(WeightsError, match="must be true"):
+        TextToVideoPipeline.from_pretrained(tmp_path / "m")
 
 
 def test_frame_wise_caption_term_differs_between_frames_and_the_plain_one_does_not():
@@ -569,6 +594,39 @@ def test_motion_loss_scores_the_clean_latents_frame_differences_and_is_refused_w
                                        "--context-frames", "0.5"]))
     with pytest.raises(OptionError, match="0 \\(off\\) or more"):
         config_from_args(p.parse_args(["--prediction", "v_prediction", "--motion-weight", "-1"]))
+
+
+def test_object_map_marks_what_stands_out_of_its_frame_and_the_weight_changes_the_loss(tmp_path):
+    import argparse
+    import dataclasses
+    import json as js
+
+    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+    from vidgen.training.text_to_video import object_map, train
+
+    lat = torch.full((2, 4, 3, 8, 8), 0.5)
+    lat[0, :, :, 2:4, 5:7] = -1.0  # clip 0: a 2x2 object on a flat background, in every frame
+    lat[1, 1, 1, 6, 1] = 3.0  # clip 1: one pixel of one channel in frame 1
+    m = object_map(lat)
+    assert m.shape == (2, 1, 3, 8, 8) and float(m.min()) >= 0 and float(m.max()) <= 1
+    assert torch.all(m[0, 0, :, 2:4, 5:7] == 1) and float(m[0].sum()) == 12  # the object, nothing else
+    assert float(m[1, 0, 1, 6, 1]) == 1 and float(m[1].sum()) == 1
+
+    def first_loss(weight, name):  # the loss of step 1: same weights, batch and noise; only the weighting differs
+        cfg = T2VTrainConfig(out=str(tmp_path / name), vae_steps=1, unet_steps=1, vae_batch=2, batch_size=2,
+                             frames=4, eval_every=1, save_every=1, workers=0, cfg_dropout=0.0,
+                             model=dataclasses.replace(TINY, prediction="v_prediction"), object_weight=weight)
+        train(cfg, progress=False)
+        return js.loads((tmp_path / name / "unet" / "log.jsonl").read_text().splitlines()[0])["loss"]
+
+    assert first_loss(8.0, "o") != first_loss(0.0, "plain")
+    p = argparse.ArgumentParser()
+    add_t2v_arguments(p)
+    with pytest.raises(OptionError, match="0 \\(off\\) or more"):
+        config_from_args(p.parse_args(["--object-weight", "-1"]))
+    with pytest.raises(OptionError, match="build a fresh model"):
+        config_from_args(p.parse_args(["--init", "m", "--space-time-text"]))
+    assert config_from_args(p.parse_args(["--space-time-text", "--object-weight", "2"])).space_time_text
 
 
 def test_classifier_guidance_moves_a_v_prediction_as_it_moves_the_noise(tiny):

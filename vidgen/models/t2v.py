@@ -43,6 +43,9 @@ class T2VConfig:
     # With temporal_text: also the caption times each frame's sinusoidal position (CaptionedFramePositions'
     # frame_proj), so a word can shift each frame differently, which is what a direction asks of a frame.
     frame_text: bool = False
+    # With temporal_text: a text-dependent field over space and time added to every temporal block's output
+    # (SpaceTimeText), so a word can say where the object is in which frame; implies temporal_text.
+    space_time_text: bool = False
     # What the U-Net predicts: "epsilon" (the noise) or "v_prediction" (sqrt(abar) eps - sqrt(1 - abar) x0,
     # Salimans & Ho 2022). At the noisiest steps, where sampling starts, epsilon asks for nearly the input
     # itself, which a U-Net without an input-to-output path learns slowly: the 16-channel runs of sessions
@@ -139,6 +142,52 @@ class CaptionedFramePositions(FramePositions):
         return x + per_clip.to(x.dtype).repeat_interleave(x.shape[0] // text.shape[0], dim=0)
 
 
+class SpaceTimeText(nn.Module):
+    """A field over a clip's latent pixels and frames that the caption sets, added to the output of a
+    temporal transformer block ``(batch * h * w, frames, channels)``.
+
+    diffusers' UNet3D tells no layer where a latent pixel is or which frame it is in together, and the
+    caption reaches only the per-frame cross-attention: "moving left" has to become "the object is here
+    in frame 0 and there in frame 15" through layers that see neither. Video transformers give every
+    token a space-time position (Wan's and CogVideoX's 3D rotary embeddings); this gives the UNet's
+    temporal blocks the same, bilinear in the caption: each hidden unit is a caption-weighted sum of
+    Fourier features of (x, y, frame), so a direction word can turn the unit's response to position
+    with time. The output layer starts at zero (the model computes what it did before it).
+    """
+
+    freqs = 3  # sin, cos of pi * k * v for k = 1..freqs, beside v itself, for each of x, y and frame
+
+    def __init__(self, text_dim: int, channels: int, hidden: int = 64):
+        super().__init__()
+        self.n_feat = 1 + 3 * (1 + 2 * self.freqs)
+        self.hidden = hidden
+        self.coef = nn.Linear(text_dim, self.n_feat * hidden)
+        self.out = nn.Linear(hidden, channels)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def features(self, t: int, h: int, w: int, device) -> torch.Tensor:
+        """``(h * w * t, n_feat)``: a constant and Fourier features of each (y, x, frame) in [-1, 1], in the
+        order of TransformerTemporalModel's rows (pixel-major, frames within)."""
+        def axis(n):
+            return torch.linspace(-1, 1, n, device=device) if n > 1 else torch.zeros(1, device=device)
+        y, x, f = torch.meshgrid(axis(h), axis(w), axis(t), indexing="ij")
+        cols = [torch.ones_like(x)]
+        for v in (x, y, f):
+            cols.append(v)
+            for k in range(1, self.freqs + 1):
+                cols += [torch.sin(math.pi * k * v), torch.cos(math.pi * k * v)]
+        return torch.stack(cols, -1).reshape(h * w * t, self.n_feat)
+
+    def forward(self, text: torch.Tensor, t: int, h: int, w: int) -> torch.Tensor:
+        """``(batch * h * w, t, channels)`` for pooled captions ``text`` (batch, text_dim)."""
+        b = text.shape[0]
+        coef = self.coef(text).view(b, self.n_feat, self.hidden)
+        feats = self.features(t, h, w, text.device).to(coef.dtype)
+        units = torch.nn.functional.gelu(torch.einsum("nf,bfk->bnk", feats, coef))
+        return self.out(units).reshape(b * h * w, t, -1)
+
+
 def clean_latents(latents: torch.Tensor, model_output: torch.Tensor, alpha_bar, kind: str) -> torch.Tensor:
     """The clean latents a denoiser's output points to (diffusers' ``pred_original_sample``), for a
     prediction of ``kind`` ('epsilon', 'v_prediction' or 'sample') at noise level ``alpha_bar``: a float,
@@ -155,12 +204,13 @@ def clean_latents(latents: torch.Tensor, model_output: torch.Tensor, alpha_bar, 
     raise ValueError(f"prediction_type {kind!r}: expected 'epsilon', 'v_prediction' or 'sample'")
 
 
-def add_temporal_text(unet: nn.Module, text_dim: int, frame_wise: bool = False) -> int:
+def add_temporal_text(unet: nn.Module, text_dim: int, frame_wise: bool = False, space_time: bool = False) -> int:
     """Give every temporal transformer block of a diffusers ``UNet3DConditionModel`` frame positions
     and the caption (:class:`CaptionedFramePositions`, in the blocks' ``pos_embed`` hook that
     :func:`add_frame_positions` uses). Returns the number of blocks changed; marks the model with
-    ``unet.vidgen_temporal_text`` (True, or "frames" with ``frame_wise``, see
-    :class:`CaptionedFramePositions`) so the pipeline saves the setting and restores the projections on
+    ``unet.vidgen_temporal_text`` (True, "frames" with ``frame_wise``, see :class:`CaptionedFramePositions`,
+    or "spacetime" with ``space_time``: a :class:`SpaceTimeText` on each block's output, held as the
+    block's ``pos_embed.space_time``) so the pipeline saves the setting and restores the projections on
     load (diffusers' own loader does not know them).
     """
     from diffusers.models.transformers.transformer_temporal import TransformerTemporalModel
@@ -170,23 +220,39 @@ def add_temporal_text(unet: nn.Module, text_dim: int, frame_wise: bool = False) 
     def keep_text(module, args, kwargs):
         holder["text"] = kwargs.get("encoder_hidden_states", args[2] if len(args) > 2 else None)
 
+    def keep_size(module, args, kwargs):
+        holder["hw"] = tuple((args[0] if args else kwargs["hidden_states"]).shape[-2:])
+
+    def add_field(block, args, output):
+        text, (h, w) = holder.get("text"), holder["hw"]
+        if text is None:
+            return output
+        st = block.pos_embed.space_time
+        field = st(text.mean(1).to(st.out.weight.dtype), output.shape[1], h, w)
+        return output + field.to(output.dtype)
+
     n = 0
     for module in unet.modules():
         if isinstance(module, TransformerTemporalModel):
+            if space_time:
+                module.register_forward_pre_hook(keep_size, with_kwargs=True)
             for block in module.transformer_blocks:
-                block.pos_embed = CaptionedFramePositions(text_dim, block.norm1.normalized_shape[0], holder,
-                                                          frame_wise)
+                channels = block.norm1.normalized_shape[0]
+                block.pos_embed = CaptionedFramePositions(text_dim, channels, holder, frame_wise)
                 block.positional_embeddings = "sinusoidal"
+                if space_time:
+                    block.pos_embed.space_time = SpaceTimeText(text_dim, channels)
+                    block.register_forward_hook(add_field)
                 n += 1
     unet.register_forward_pre_hook(keep_text, with_kwargs=True)
     unet.vidgen_frame_positions = True
-    unet.vidgen_temporal_text = "frames" if frame_wise else True
+    unet.vidgen_temporal_text = "spacetime" if space_time else "frames" if frame_wise else True
     return n
 
 
 def temporal_text_tensors(state: dict) -> dict:
     """The entries of a U-Net state dict that :func:`add_temporal_text` adds."""
-    return {k: v for k, v in state.items() if ".pos_embed.proj." in k or ".pos_embed.frame_proj." in k}
+    return {k: v for k, v in state.items() if ".pos_embed." in k}
 
 
 def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2VConfig | None = None,
@@ -215,8 +281,8 @@ def small_components(words: list[str], tokenizer_dir: str | os.PathLike, cfg: T2
         num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
         max_position_embeddings=cfg.max_tokens, bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    if cfg.temporal_text or cfg.frame_text:
-        add_temporal_text(unet, cfg.text_dim, cfg.frame_text)
+    if cfg.temporal_text or cfg.frame_text or cfg.space_time_text:
+        add_temporal_text(unet, cfg.text_dim, cfg.frame_text, cfg.space_time_text)
     elif cfg.frame_positions:
         add_frame_positions(unet)
     scheduler = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,

@@ -85,14 +85,17 @@ def _diffusers_errors_only() -> Iterator[None]:
         df_logging.set_verbosity(level)
 
 
-def _restore_temporal_text(unet, folder: Path, frame_wise: bool = False) -> None:
+def _restore_temporal_text(unet, folder: Path, mode) -> None:
     """Add :func:`vidgen.models.t2v.add_temporal_text`'s projections to a loaded U-Net and fill them from
     its weights file, where diffusers' loader left them out as unknown."""
     from safetensors.torch import load_file
 
     from ..models.t2v import add_temporal_text, temporal_text_tensors
 
-    add_temporal_text(unet, unet.config.cross_attention_dim, frame_wise)
+    if mode not in (True, "frames", "spacetime"):
+        raise WeightsError(f"{folder.parent / 'model_index.json'}: vidgen_temporal_text must be true, \"frames\" "
+                           f"or \"spacetime\", not {mode!r}")
+    add_temporal_text(unet, unet.config.cross_attention_dim, mode == "frames", mode == "spacetime")
     files = sorted(folder.glob("*.safetensors"))
     saved = {}
     for f in files:
@@ -165,7 +168,7 @@ class TextToVideoPipeline:
             raise WeightsError(f"{path}: {str(e).splitlines()[0]}") from None
         scheduler = _scheduler_from_folder(path / "scheduler")
         if index.get("vidgen_temporal_text"):
-            _restore_temporal_text(unet, path / "unet", index["vidgen_temporal_text"] == "frames")
+            _restore_temporal_text(unet, path / "unet", index["vidgen_temporal_text"])
         elif index.get("vidgen_frame_positions"):
             from ..models.t2v import add_frame_positions
 
@@ -198,7 +201,8 @@ class TextToVideoPipeline:
         if getattr(self.unet, "vidgen_frame_positions", False):
             index["vidgen_frame_positions"] = True  # vidgen.models.t2v.add_frame_positions, applied on load
         if getattr(self.unet, "vidgen_temporal_text", False):
-            # vidgen.models.t2v.add_temporal_text, restored on load: True, or "frames" (frame-wise projections)
+            # vidgen.models.t2v.add_temporal_text, restored on load: True, "frames" (frame-wise projections)
+            # or "spacetime" (SpaceTimeText fields)
             index["vidgen_temporal_text"] = self.unet.vidgen_temporal_text
         if self.guidance_scale != DEFAULT_GUIDANCE:
             index["vidgen_guidance_scale"] = self.guidance_scale

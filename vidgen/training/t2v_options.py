@@ -28,6 +28,7 @@ class T2VTrainConfig:
     latent_channels: int = 4  # VAE latent channels (the model's T2VConfig.latent_channels)
     temporal_text: bool = False  # the caption in the U-Net's temporal attention too (T2VConfig.temporal_text)
     frame_text: bool = False  # and a frame-wise term of it (T2VConfig.frame_text; implies temporal_text)
+    space_time_text: bool = False  # and a caption-set field over space and time (T2VConfig.space_time_text)
     prediction: str = "epsilon"  # the U-Net's target: epsilon or v_prediction (T2VConfig.prediction)
     # Share of training clips (VAE and U-Net) over a textured background, the rest plain. The captions
     # never name the background; a texture the 16-channel VAE keeps is most of what the U-Net must
@@ -68,6 +69,10 @@ class T2VTrainConfig:
     # predicts (v-prediction only). A plain background does not change between frames, so this part
     # of the loss is all the moving shape: where it goes (the direction word) and its outline.
     motion_weight: float = 0.0
+    # > 0: weight each latent pixel's error by 1 + this x how far its clean latent is from its frame's
+    # median (0-1 per clip), so the object (a few of the 64 latent pixels; its shape is a small part of
+    # them) counts for more than the flat background around it
+    object_weight: float = 0.0
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -87,6 +92,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-text", action="store_true",
                    help="--temporal-text plus a term of the caption times each frame's position, so a word can "
                         "move each frame differently (zero-initialised like it)")
+    p.add_argument("--space-time-text", action="store_true",
+                   help="--temporal-text plus a field over each latent pixel and frame that the caption sets, "
+                        "added to every temporal block (zero-initialised like it)")
     p.add_argument("--prediction", default=d.prediction, choices=("epsilon", "v_prediction"),
                    help="what a fresh model's U-Net learns to predict: the noise (default) or v, which asks for "
                         "about the clean clip at the noisiest steps where sampling starts")
@@ -128,6 +136,9 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--motion-weight", type=float, default=d.motion_weight, metavar="W",
                    help="v-prediction models: add W x the error of the frame-to-frame differences of the "
                         "predicted clean latents, the part of a clip that is its moving shape (0 = off)")
+    p.add_argument("--object-weight", type=float, default=d.object_weight, metavar="W",
+                   help="weight each latent pixel's error by 1 + W x how far it stands out of its frame, so the "
+                        "object counts for more than the background (0 = off)")
 
 
 def check_loss_weights(prediction: str, v_weight_cap: float, context_x0_weight: float,
@@ -163,9 +174,11 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--vae-edge-weight must be 0 (off) or more")
     if a.init and a.warm_start:
         raise OptionError("--init continues a model and --warm-start begins a new one from it: give one of them")
-    if a.init and (a.temporal_text or a.frame_text):
-        raise OptionError("--temporal-text and --frame-text build a fresh model: add them to an existing one "
-                          "with --warm-start MODEL_DIR")
+    if a.init and (a.temporal_text or a.frame_text or a.space_time_text):
+        raise OptionError("--temporal-text, --frame-text and --space-time-text build a fresh model: add them to "
+                          "an existing one with --warm-start MODEL_DIR")
+    if a.object_weight < 0:
+        raise OptionError("--object-weight must be 0 (off) or more")
     if a.latent_channels < 1:
         raise OptionError("--latent-channels must be at least 1")
     if a.prediction != "epsilon" and a.init:
@@ -185,8 +198,9 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           v_weight_cap=a.v_weight_cap, context_frames=a.context_frames,
                           context_noise_min=a.context_noise_min, context_x0_weight=a.context_x0_weight,
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
-                          temporal_text=a.temporal_text, frame_text=a.frame_text, textured=a.textured,
-                          prediction=a.prediction, spread=a.spread, motion_weight=a.motion_weight)
+                          temporal_text=a.temporal_text, frame_text=a.frame_text,
+                          space_time_text=a.space_time_text, textured=a.textured, prediction=a.prediction,
+                          spread=a.spread, motion_weight=a.motion_weight, object_weight=a.object_weight)
 
 
 @dataclass

@@ -135,6 +135,15 @@ def train_vae(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, st
     return done
 
 
+def object_map(lat: torch.Tensor) -> torch.Tensor:
+    """``(B, 1, T, h, w)`` in [0, 1]: how far each latent pixel of ``lat`` (B, C, T, h, w) is from its
+    frame's median latent (the background, where the object is small), scaled by the clip's largest."""
+    flat = lat.flatten(3)
+    dev = (flat - flat.median(dim=3, keepdim=True).values).pow(2).sum(1, keepdim=True).sqrt()
+    dev = dev / dev.flatten(1).amax(1).clamp(min=1e-8).view(-1, 1, 1, 1)
+    return dev.view(lat.shape[0], 1, *lat.shape[2:])
+
+
 def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, stop_after: int | None):
     """Phase 2. Returns False if stopped early."""
     acc = _accelerator()
@@ -188,6 +197,8 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         pred = unet(noisy, t.to(acc.device), encoder_hidden_states=embed(texts)).sample
         target = sched_noise.get_velocity(lat, noise, t) if v_pred else noise
         scored = (~keep).to(pred.dtype).expand_as(pred)
+        if weighted and cfg.object_weight > 0:
+            scored = scored * (1 + cfg.object_weight * object_map(lat))
         per_clip = ((pred - target).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
         if weighted and cfg.motion_weight > 0:  # v-prediction, no context frames (check_loss_weights)
             x0 = clean_latents(noisy, pred, alpha_bar[t].to(pred.device, pred.dtype).view(-1, 1, 1, 1, 1),
@@ -312,7 +323,7 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     set_seed(cfg.seed)
     if cfg.model is None:
         cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
-                              frame_text=cfg.frame_text,
+                              frame_text=cfg.frame_text, space_time_text=cfg.space_time_text,
                               prediction=cfg.prediction)
     if not cfg.init:  # a continued model keeps its own target
         check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight, cfg.motion_weight,
