@@ -198,7 +198,7 @@ def test_training_both_phases_and_resume(tmp_path):
         respread_tokens(base.text_encoder, base.tokenizer, ("sideways",), 1.0, seed=0)
 
 
-def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(tiny, tmp_path):
+def test_warm_start_takes_the_tensors_that_fit_and_the_words_it_knows_and_refuses_another_vocabulary(tiny, tmp_path):
     from dataclasses import replace
 
     from helpers import T2V_WORDS
@@ -219,9 +219,33 @@ def test_warm_start_takes_the_tensors_that_fit_and_refuses_another_vocabulary(ti
     fresh = warm_start(captioned, source)["unet"]  # a model without the caption projections: they stay zero
     assert fresh and all(".pos_embed.proj." in k for k in fresh)
     assert all(float(captioned["unet"].state_dict()[k].abs().max()) == 0 for k in fresh)
-    other = small_components(T2V_WORDS[:-1] + ["zebra"], tmp_path / "tok2", TINY, seed=1)
+    # another word: the shared tokens take their rows by token, whatever their numbers; the new word's stays
+    other = small_components(T2V_WORDS + ["zebra"], tmp_path / "tok2", TINY, seed=1)
+    zebra = other["tokenizer"].convert_tokens_to_ids("zebra</w>")
+    fresh_zebra = other["text_encoder"].get_input_embeddings().weight[zebra].clone()
+    warm_start(other, source)
+    emb, theirs = other["text_encoder"].get_input_embeddings().weight, source.text_encoder.get_input_embeddings().weight
+    assert torch.equal(emb[zebra], fresh_zebra)
+    for word in T2V_WORDS:
+        i, j = other["tokenizer"].convert_tokens_to_ids(word + "</w>"), source.tokenizer.convert_tokens_to_ids(word + "</w>")
+        assert torch.equal(emb[i], theirs[j])
+    assert other["tokenizer"].get_vocab() != source.tokenizer.get_vocab()
+    unrelated = small_components(["zebra", "quokka", "yak", "ibis"], tmp_path / "tok3", TINY, seed=1)
     with pytest.raises(OptionError, match="another vocabulary"):
-        warm_start(other, source)
+        warm_start(unrelated, source)
+
+
+def test_every_word_is_one_token_even_where_another_word_s_merge_falls_inside_it(tmp_path):
+    from vidgen.models.tokenizer import build_clip_tokenizer
+    from vidgen.training.shapes import WORDS
+
+    # "right" merges "r i" before "triangle"'s chain "t r" is reached, which used to leave triangle in 7 pieces
+    words = WORDS + ["tri", "triangles", "rig"]
+    tok = build_clip_tokenizer(words, tmp_path / "tok", max_length=16)
+    for w in words:
+        assert tok.tokenize(w) == [w + "</w>"], w
+    assert tok.tokenize("a red triangle moving right") == ["a</w>", "red</w>", "triangle</w>", "moving</w>",
+                                                           "right</w>"]
 
 
 @pytest.mark.parametrize("mode", [True, "frames", "spacetime"])

@@ -25,8 +25,35 @@ def bytes_to_unicode() -> dict[int, str]:
     return dict(zip(keep, map(chr, chars)))
 
 
+def bpe(symbols: list[str], ranks: dict[tuple[str, str], int]) -> list[str]:
+    """What byte-level BPE makes of one word's ``symbols`` with merge ``ranks`` (lowest first), the way
+    CLIP's tokenizer applies them: the best-ranked adjacent pair is merged everywhere, until none is left."""
+    parts = list(symbols)
+    while len(parts) > 1:
+        pairs = {(a, b) for a, b in zip(parts, parts[1:]) if (a, b) in ranks}
+        if not pairs:
+            break
+        first = min(pairs, key=ranks.__getitem__)
+        merged, i = [], 0
+        while i < len(parts):
+            if i + 1 < len(parts) and (parts[i], parts[i + 1]) == first:
+                merged.append(parts[i] + parts[i + 1])
+                i += 2
+            else:
+                merged.append(parts[i])
+                i += 1
+        parts = merged
+    return parts
+
+
 def write_clip_tokenizer_files(words: list[str], folder: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``vocab.json`` and ``merges.txt`` into ``folder``; returns their paths."""
+    """Write ``vocab.json`` and ``merges.txt`` into ``folder``; returns their paths.
+
+    Each word's left-to-right merges alone do not make it one token: BPE applies every word's merges
+    by rank, so an earlier word's pair inside a later one ("r i" of "right" in "triangle") merges
+    first and strands the chain. Such a word gets further merges, ranked last, of the pieces BPE
+    leaves it, until it is one token.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     byte_chars = list(bytes_to_unicode().values())
@@ -46,6 +73,16 @@ def write_clip_tokenizer_files(words: list[str], folder: str | os.PathLike) -> t
             if left not in seen:
                 seen.add(left)
                 vocab.append(left)
+    ranks = {m: i for i, m in enumerate(merges)}
+    for word in sorted({w.lower() for w in words}):
+        enc = "".join(bytes_to_unicode()[b] for b in word.encode("utf-8"))
+        symbols = list(enc[:-1]) + [enc[-1] + "</w>"]
+        while len(parts := bpe(symbols, ranks)) > 1:
+            ranks[(parts[0], parts[1])] = len(merges)
+            merges.append((parts[0], parts[1]))
+            if parts[0] + parts[1] not in seen:
+                seen.add(parts[0] + parts[1])
+                vocab.append(parts[0] + parts[1])
     vocab += ["<|startoftext|>", "<|endoftext|>"]
     vocab_file, merges_file = folder / "vocab.json", folder / "merges.txt"
     vocab_file.write_text(json.dumps({tok: i for i, tok in enumerate(vocab)}, ensure_ascii=False))

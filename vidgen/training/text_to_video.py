@@ -255,13 +255,29 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
 def warm_start(comps: dict, source) -> dict[str, list[str]]:
     """Copy ``source``'s U-Net and text encoder tensors into ``comps``' wherever name and shape match;
-    returns, per component, the names left as they were (printed, so a run says what it did not take)."""
-    if source.tokenizer.get_vocab() != comps["tokenizer"].get_vocab():  # same-shaped embeddings, other words
-        raise OptionError("--warm-start: the model's tokenizer has another vocabulary than this run's")
+    returns, per component, the names left as they were (printed, so a run says what it did not take).
+
+    Token embeddings are copied by token: a token of this run's vocabulary that the source's also has
+    takes its row there, whatever its number; the others (words the source split into pieces, or did
+    not know) keep their fresh rows and are printed."""
+    own_vocab, their_vocab = comps["tokenizer"].get_vocab(), source.tokenizer.get_vocab()
+    shared = {tok: i for tok, i in own_vocab.items() if tok in their_vocab}
+    merged = [t for t in own_vocab if len(t.removesuffix("</w>")) > 1 and not t.startswith("<|")]  # not bytes
+    if sum(t in their_vocab for t in merged) < len(merged) / 2:
+        raise OptionError(f"--warm-start: the model's tokenizer knows {sum(t in their_vocab for t in merged)} "
+                          f"of this run's {len(merged)} word pieces: another vocabulary")
+    emb_key = next(k for k in comps["text_encoder"].state_dict() if k.endswith("token_embedding.weight"))
     kept = {}
     for name in ("unet", "text_encoder"):
         own, theirs = comps[name].state_dict(), getattr(source, name).state_dict()
         take = {k: v for k, v in theirs.items() if k in own and own[k].shape == v.shape}
+        if name == "text_encoder" and own_vocab != their_vocab and emb_key in theirs:
+            rows = own[emb_key].clone()
+            rows[list(shared.values())] = theirs[emb_key][[their_vocab[t] for t in shared]]
+            take[emb_key] = rows
+            new = sorted(t for t in own_vocab if t not in their_vocab and t.endswith("</w>"))
+            print(f"warm start: {len(shared)} of {len(own_vocab)} tokens from the model; fresh words: "
+                  f"{', '.join(t[:-4] for t in new) or 'none'}")
         if len(take) < len(own) // 2:
             raise OptionError(f"--warm-start: the model's {name} matches too little of this one "
                               f"({len(take)} of {len(own)} tensors)")
