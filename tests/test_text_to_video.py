@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -581,16 +582,28 @@ def test_v_prediction_model_trains_samples_and_is_refused_where_it_does_not_fit(
         config_from_args(p.parse_args(["--prediction", "v_prediction", "--init", "somewhere"]))
 
 
+def _first_v_loss(out, **weights) -> float:
+    """The loss of step 1 of a tiny v-prediction run: same weights, batch and noise whatever ``weights``
+    (T2VTrainConfig's loss weightings) say, so two calls differ only in the weighting."""
+    import dataclasses
+
+    from vidgen.training.t2v_options import T2VTrainConfig
+    from vidgen.training.text_to_video import train
+
+    cfg = T2VTrainConfig(out=str(out), vae_steps=1, unet_steps=1, vae_batch=2, batch_size=2, frames=4,
+                         eval_every=1, save_every=1, workers=0, cfg_dropout=0.0,
+                         model=dataclasses.replace(TINY, prediction="v_prediction"), **weights)
+    train(cfg, progress=False)
+    return json.loads((Path(out) / "unet" / "log.jsonl").read_text().splitlines()[0])["loss"]
+
+
 def test_motion_loss_scores_the_clean_latents_frame_differences_and_is_refused_where_it_does_not_fit(tmp_path):
     import argparse
-    import dataclasses
-    import json as js
 
     from diffusers import DDIMScheduler
 
     from vidgen.models.t2v import clean_latents
-    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
-    from vidgen.training.text_to_video import train
+    from vidgen.training.t2v_options import add_t2v_arguments, config_from_args
 
     # the true v of a clip, one noise level per clip, points back to the clip itself
     sched = DDIMScheduler(prediction_type="v_prediction")
@@ -601,14 +614,7 @@ def test_motion_loss_scores_the_clean_latents_frame_differences_and_is_refused_w
     back = clean_latents(sched.add_noise(lat, noise, t), sched.get_velocity(lat, noise, t), ab, "v_prediction")
     assert torch.allclose(back, lat, atol=1e-4)
 
-    def first_loss(weight, name):  # the loss of step 1: same weights, batch and noise; only the weighting differs
-        cfg = T2VTrainConfig(out=str(tmp_path / name), vae_steps=1, unet_steps=1, vae_batch=2, batch_size=2,
-                             frames=4, eval_every=1, save_every=1, workers=0, cfg_dropout=0.0,
-                             model=dataclasses.replace(TINY, prediction="v_prediction"), motion_weight=weight)
-        train(cfg, progress=False)
-        return js.loads((tmp_path / name / "unet" / "log.jsonl").read_text().splitlines()[0])["loss"]
-
-    assert first_loss(1.0, "m") > first_loss(0.0, "plain") > 0
+    assert _first_v_loss(tmp_path / "m", motion_weight=1.0) > _first_v_loss(tmp_path / "plain") > 0
     p = argparse.ArgumentParser()
     add_t2v_arguments(p)
     with pytest.raises(OptionError, match="needs --prediction v_prediction"):
@@ -622,11 +628,9 @@ def test_motion_loss_scores_the_clean_latents_frame_differences_and_is_refused_w
 
 def test_object_map_marks_what_stands_out_of_its_frame_and_the_weight_changes_the_loss(tmp_path):
     import argparse
-    import dataclasses
-    import json as js
 
-    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
-    from vidgen.training.text_to_video import object_map, train
+    from vidgen.training.t2v_options import add_t2v_arguments, config_from_args
+    from vidgen.training.text_to_video import object_map
 
     lat = torch.full((2, 4, 3, 8, 8), 0.5)
     lat[0, :, :, 2:4, 5:7] = -1.0  # clip 0: a 2x2 object on a flat background, in every frame
@@ -636,14 +640,7 @@ def test_object_map_marks_what_stands_out_of_its_frame_and_the_weight_changes_th
     assert torch.all(m[0, 0, :, 2:4, 5:7] == 1) and float(m[0].sum()) == 12  # the object, nothing else
     assert float(m[1, 0, 1, 6, 1]) == 1 and float(m[1].sum()) == 1
 
-    def first_loss(weight, name):  # the loss of step 1: same weights, batch and noise; only the weighting differs
-        cfg = T2VTrainConfig(out=str(tmp_path / name), vae_steps=1, unet_steps=1, vae_batch=2, batch_size=2,
-                             frames=4, eval_every=1, save_every=1, workers=0, cfg_dropout=0.0,
-                             model=dataclasses.replace(TINY, prediction="v_prediction"), object_weight=weight)
-        train(cfg, progress=False)
-        return js.loads((tmp_path / name / "unet" / "log.jsonl").read_text().splitlines()[0])["loss"]
-
-    assert first_loss(8.0, "o") != first_loss(0.0, "plain")
+    assert _first_v_loss(tmp_path / "o", object_weight=8.0) != _first_v_loss(tmp_path / "plain")
     p = argparse.ArgumentParser()
     add_t2v_arguments(p)
     with pytest.raises(OptionError, match="0 \\(off\\) or more"):
