@@ -669,3 +669,57 @@ def test_classifier_guidance_moves_a_v_prediction_as_it_moves_the_noise(tiny):
     guided_v = pipe.classifier_guided(v, x, t, [{}, {}], 2.0)
     assert not torch.allclose(guided_eps, eps)  # the guide moved it
     torch.testing.assert_close(ab ** 0.5 * guided_v + (1 - ab) ** 0.5 * x, guided_eps, rtol=1e-4, atol=1e-4)
+
+
+def test_twins_differ_only_by_the_changed_word_and_the_pair_loss_scores_that_difference(tiny, tmp_path):
+    import argparse
+    import dataclasses
+
+    import numpy as np
+
+    from vidgen.training.shapes import HELD_OUT, detect, training_combinations
+    from vidgen.training.t2v_options import T2VTrainConfig, add_t2v_arguments, config_from_args
+    from vidgen.training.text_to_video import ShapeClips, train, twin_error
+
+    combos = training_combinations()
+    plain = ShapeClips(combos, 16, 64, 8, seed=4, textured=0.0)
+    for words, changed in ((("shape",), 1), (("direction",), 2)):
+        paired = ShapeClips(combos, 16, 64, 8, seed=4, textured=0.0, pair=words)
+        for i in range(4):
+            x, text, twin, twin_text = paired[i]
+            assert torch.equal(x, plain[i][0]) and text == plain[i][1]  # the clip is the unpaired one
+            a, b = text.split(" "), twin_text.split(" ")
+            assert [k for k in range(5) if a[k] != b[k]] == [(1, 2, 4)[changed]]  # "a {colour} {shape} moving {dir}"
+            assert (b[1], b[2], b[4]) not in HELD_OUT
+            moved = (x - twin).abs().amax(0) > 0.05  # pixels that differ: the objects', a small part (two
+            assert 0 < float(moved.float().mean()) < (0.1 if changed == 1 else 0.2)  # places for a direction)
+            if changed == 1:
+                clips = [((v.permute(1, 2, 3, 0) + 1) * 127.5).round().clamp(0, 255).numpy().astype(np.uint8)
+                         for v in (x, twin)]
+                found = [detect(c) for c in clips]
+                assert found[0]["color"] == found[1]["color"] and found[0]["direction"] == found[1]["direction"]
+
+    lat = torch.randn(4, 3, 2, 5, 5, generator=torch.Generator().manual_seed(0))
+    texts = ["a red circle moving left", "a red square moving up", "a red square moving left", "a red circle moving up"]
+    assert float(twin_error(lat, lat, texts)) == 0  # the true clean latents
+    same = torch.cat([lat[:2], lat[:2]])  # twins predicted alike: the word ignored
+    assert abs(float(twin_error(same, lat, texts)) - 1) < 1e-6
+    assert float(twin_error(same, lat, ["", ""] + texts[2:])) == 0  # dropped captions teach nothing
+
+    cfg = T2VTrainConfig(out=str(tmp_path / "p"), vae_steps=1, unet_steps=2, vae_batch=2, batch_size=2, frames=4,
+                         eval_every=2, save_every=2, workers=0, pair_weight=1.0,
+                         model=dataclasses.replace(TINY, prediction="v_prediction"))
+    TextToVideoPipeline.from_pretrained(train(cfg, progress=False))
+    log = [json.loads(line) for line in (tmp_path / "p" / "unet" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["loss"]) for r in log if "loss" in r) and "val_shape_gain" in log[-1]
+    p = argparse.ArgumentParser()
+    add_t2v_arguments(p)
+    with pytest.raises(OptionError, match="--pair-weight needs --prediction v_prediction"):
+        config_from_args(p.parse_args(["--pair-weight", "1"]))
+    with pytest.raises(OptionError, match="does not combine with --context-frames"):
+        config_from_args(p.parse_args(["--prediction", "v_prediction", "--pair-weight", "1", "--context-frames", "1"]))
+    a = config_from_args(p.parse_args(["--init", "m", "--pair-weight", "1", "--pair-words", "shape", "direction"]))
+    assert a.pair_words == ("shape", "direction")  # an --init model's target is checked once loaded:
+    eps = dataclasses.replace(cfg, out=str(tmp_path / "e"), init=str(tiny), model=None)
+    with pytest.raises(OptionError, match="--pair-weight needs"):
+        train(eps, progress=False)  # the tiny model predicts the noise

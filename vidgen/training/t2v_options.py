@@ -73,6 +73,11 @@ class T2VTrainConfig:
     # median (0-1 per clip), so the object (a few of the 64 latent pixels; its shape is a small part of
     # them) counts for more than the flat background around it
     object_weight: float = 0.0
+    # > 0: every training clip comes with its twin, the same draw with one of ``pair_words``' words
+    # changed, and the loss adds this times the error of the difference between the two clips' predicted
+    # clean latents as a share of their true difference (text_to_video.twin_error; v-prediction only).
+    pair_weight: float = 0.0
+    pair_words: tuple[str, ...] = ("shape",)  # which words a twin may change (color, shape, direction)
     model: object = None  # vidgen.models.t2v.T2VConfig; None = its defaults
 
 
@@ -139,22 +144,36 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--object-weight", type=float, default=d.object_weight, metavar="W",
                    help="weight each latent pixel's error by 1 + W x how far it stands out of its frame, so the "
                         "object counts for more than the background (0 = off)")
+    p.add_argument("--pair-weight", type=float, default=d.pair_weight, metavar="W",
+                   help="v-prediction models: train each clip beside its twin, the same clip with one word changed "
+                        "(--pair-words), and add W x the error of the difference between their predicted clean "
+                        "latents, so the model learns what that word changes (0 = off; batches hold "
+                        "--batch-size pairs)")
+    p.add_argument("--pair-words", nargs="+", default=list(d.pair_words), choices=("color", "shape", "direction"),
+                   help="the words a twin may change (default: shape)")
 
 
-def check_loss_weights(prediction: str, v_weight_cap: float, context_x0_weight: float,
-                       motion_weight: float = 0.0, context_frames: float = 0.0) -> None:
+def check_loss_weights(prediction: str | None, v_weight_cap: float, context_x0_weight: float,
+                       motion_weight: float = 0.0, context_frames: float = 0.0, pair_weight: float = 0.0) -> None:
     """Refuse the epsilon-loss weightings for a v-prediction model (its loss already weights that way),
-    and the motion loss for an epsilon model or with context frames."""
+    and the motion and pair losses for an epsilon model or with context frames. ``prediction`` None
+    (a model continued with --init, whose target is known once it is loaded) checks only the latter."""
     from ..errors import OptionError
 
+    if motion_weight and context_frames:
+        raise OptionError("--motion-weight scores every frame; it does not combine with --context-frames")
+    if pair_weight and context_frames:
+        raise OptionError("--pair-weight scores every frame; it does not combine with --context-frames")
+    if prediction is None:
+        return
     if prediction != "epsilon" and (v_weight_cap or context_x0_weight):
         raise OptionError("--v-weight-cap and --context-x0-weight weight the epsilon loss; the v loss is that "
                           "weighting already")
     if motion_weight and prediction != "v_prediction":
         raise OptionError("--motion-weight needs --prediction v_prediction (an epsilon model's clean latents are "
                           "unstable at the noisiest steps)")
-    if motion_weight and context_frames:
-        raise OptionError("--motion-weight scores every frame; it does not combine with --context-frames")
+    if pair_weight and prediction != "v_prediction":
+        raise OptionError("--pair-weight needs --prediction v_prediction (it compares predicted clean latents)")
 
 
 def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
@@ -183,9 +202,10 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
         raise OptionError("--latent-channels must be at least 1")
     if a.prediction != "epsilon" and a.init:
         raise OptionError("--prediction sets a fresh model's target; --init continues a model with its own")
-    check_loss_weights(a.prediction, a.v_weight_cap, a.context_x0_weight, a.motion_weight, a.context_frames)
-    if a.motion_weight < 0:
-        raise OptionError("--motion-weight must be 0 (off) or more")
+    if a.motion_weight < 0 or a.pair_weight < 0:
+        raise OptionError("--motion-weight and --pair-weight must be 0 (off) or more")
+    check_loss_weights(None if a.init else a.prediction, a.v_weight_cap, a.context_x0_weight, a.motion_weight,
+                       a.context_frames, a.pair_weight)
     if not 0 <= a.textured <= 1:
         raise OptionError("--textured must be a share between 0 and 1")
     if not 0 < a.spread <= 1:
@@ -200,7 +220,8 @@ def config_from_args(a: argparse.Namespace) -> T2VTrainConfig:
                           vae_edge_weight=a.vae_edge_weight, latent_channels=a.latent_channels,
                           temporal_text=a.temporal_text, frame_text=a.frame_text,
                           space_time_text=a.space_time_text, textured=a.textured, prediction=a.prediction,
-                          spread=a.spread, motion_weight=a.motion_weight, object_weight=a.object_weight)
+                          spread=a.spread, motion_weight=a.motion_weight, object_weight=a.object_weight,
+                          pair_weight=a.pair_weight, pair_words=tuple(a.pair_words))
 
 
 @dataclass

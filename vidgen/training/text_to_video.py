@@ -34,27 +34,46 @@ from ..errors import OptionError
 from ..models.t2v import T2VConfig, clean_latents, encode_clips, small_components
 from .t2v_options import T2VTrainConfig, add_t2v_arguments, check_loss_weights, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
-from .shapes import OPPOSITE, PALETTE, WORDS, caption, render_clip, training_combinations
+from .shapes import OPPOSITE, PALETTE, SHAPES, WORDS, caption, render_clip, training_combinations
+
+
+ATTRIBUTES = ("color", "shape", "direction")
 
 
 class ShapeClips(Dataset):
-    """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption)."""
+    """Sample ``idx`` -> (clip (3, T, H, W) in [-1, 1], caption).
+
+    With ``pair`` (attributes of :data:`ATTRIBUTES`), -> (clip, caption, twin, twin's caption): the twin
+    is the same draw (path, size, speed, background, colour noise) with one of those words changed to
+    another value that ``combos`` holds, so the two clips differ only by what that word says.
+    """
 
     def __init__(self, combos: list[tuple[str, str, str]], frames: int, size: int, length: int, seed: int,
-                 textured: float = 0.5, spread: float = 1.0):
+                 textured: float = 0.5, spread: float = 1.0, pair: tuple[str, ...] = ()):
         self.combos, self.frames, self.size, self.length, self.seed = combos, frames, size, length, seed
-        self.textured, self.spread = textured, spread
+        self.textured, self.spread, self.pair = textured, spread, pair
 
     def __len__(self) -> int:
         return self.length
 
+    def _render(self, state: dict, combo: tuple[str, str, str]):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = state
+        clip = render_clip(rng, *combo, self.frames, self.size, self.textured, self.spread)
+        return torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1, caption(*combo)
+
     def __getitem__(self, idx: int):
         rng = np.random.default_rng([self.seed, idx])
-        k = int(rng.integers(len(self.combos)))
-        color, shape, direction = self.combos[k]
-        clip = render_clip(rng, color, shape, direction, self.frames, self.size, self.textured, self.spread)
-        x = torch.from_numpy(clip).permute(3, 0, 1, 2).float() / 127.5 - 1
-        return x, caption(color, shape, direction)
+        combo = self.combos[int(rng.integers(len(self.combos)))]
+        state = rng.bit_generator.state
+        x, text = self._render(state, combo)
+        if not self.pair:
+            return x, text
+        keep = [i for i, a in enumerate(ATTRIBUTES) if a not in self.pair]
+        twins = [c for c in self.combos if c != combo and all(c[i] == combo[i] for i in keep)
+                 and sum(a != b for a, b in zip(c, combo)) == 1]
+        twin = twins[int(np.random.default_rng([self.seed, idx, 1]).integers(len(twins)))] if twins else combo
+        return (x, text, *self._render(state, twin))
 
 
 class Frames(Dataset):
@@ -68,7 +87,7 @@ class Frames(Dataset):
 
     def __getitem__(self, idx: int):
         rng = np.random.default_rng([self.seed, idx])
-        from .shapes import DIRECTIONS, SHAPES
+        from .shapes import DIRECTIONS
 
         color = list(PALETTE)[int(rng.integers(len(PALETTE)))]
         clip = render_clip(rng, color, SHAPES[int(rng.integers(3))], DIRECTIONS[int(rng.integers(4))], 4, self.size,
@@ -156,8 +175,9 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-2)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg.unet_steps, 100))
     combos = [tuple(c) for c in cfg.combos] or training_combinations(cfg.colors)
+    twins = cfg.pair_weight > 0
     data = ShapeClips(combos, cfg.frames, cfg.model.frame_size, cfg.unet_steps * cfg.batch_size, cfg.seed,
-                      cfg.textured, cfg.spread)
+                      cfg.textured, cfg.spread, cfg.pair_words if twins else ())
     val_set = ShapeClips(combos, cfg.frames, cfg.model.frame_size, 16, cfg.seed + 99, cfg.textured, cfg.spread)
     val = [val_set[i] for i in range(16)]
     start, ckpt = resume_point(out, resume)
@@ -174,16 +194,18 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
 
     alpha_bar = sched_noise.alphas_cumprod
     v_pred = sched_noise.config.prediction_type == "v_prediction"
-    if cfg.motion_weight > 0 and not v_pred:
-        raise OptionError("--motion-weight needs a v-prediction model; this one predicts the noise")
 
     def loss_on(lat, texts, gen: torch.Generator | None = None, weighted: bool = False,
-                context: float = 0.0) -> torch.Tensor:
-        """The loss on VAE latents ``lat`` (B, C, T, h, w) of clips captioned ``texts``."""
+                context: float = 0.0, twins: bool = False) -> torch.Tensor:
+        """The loss on VAE latents ``lat`` (B, C, T, h, w) of clips captioned ``texts``. With ``twins``
+        the second half of the batch is the first's twins (ShapeClips ``pair``), noised alike."""
         g = gen if gen is not None else torch.default_generator
         b, _, frames = lat.shape[:3]
-        noise = torch.randn(lat.shape, generator=g).to(lat.device)
-        t = torch.randint(0, n_train, (b,), generator=g)
+        half = b // 2 if twins else b
+        noise = torch.randn((half, *lat.shape[1:]), generator=g).to(lat.device)
+        t = torch.randint(0, n_train, (half,), generator=g)
+        if twins:
+            noise, t = noise.repeat(2, 1, 1, 1, 1), t.repeat(2)
         # context frames: some clips keep their first or last 1-4 frames clean and are scored on the
         # rest. Where the object is in a clean frame, the caption's direction says where it is in the
         # noisy ones. With every frame equally noisy the word pays off only at the highest noise (lower,
@@ -200,11 +222,15 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         if weighted and cfg.object_weight > 0:
             scored = scored * (1 + cfg.object_weight * object_map(lat))
         per_clip = ((pred - target).pow(2) * scored).flatten(1).sum(1) / scored.flatten(1).sum(1)
-        if weighted and cfg.motion_weight > 0:  # v-prediction, no context frames (check_loss_weights)
+        x0 = None
+        if weighted and (cfg.motion_weight > 0 or twins):  # v-prediction, no context frames (check_loss_weights)
             x0 = clean_latents(noisy, pred, alpha_bar[t].to(pred.device, pred.dtype).view(-1, 1, 1, 1, 1),
                                "v_prediction")
+        if weighted and cfg.motion_weight > 0:
             moved = (x0.diff(dim=2) - lat.diff(dim=2)).pow(2).flatten(1).mean(1)
             per_clip = per_clip + cfg.motion_weight * moved
+        if weighted and twins:
+            return per_clip.mean() + cfg.pair_weight * twin_error(x0, lat, texts)
         w = torch.ones_like(per_clip)
         if weighted and cfg.v_weight_cap > 0:
             # 1 / alpha_bar is the v-prediction loss written in epsilon terms; capped so the noisiest
@@ -224,9 +250,14 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
         return eps_part + cfg.context_x0_weight * x0_part
 
     def step_fn(batch) -> float:
-        x, texts = batch
-        texts = ["" if np.random.random() < cfg.cfg_dropout else s for s in texts]
-        loss = loss_on(encode_clips(vae, x.to(acc.device)), texts, weighted=True, context=cfg.context_frames)
+        x, texts = batch[0], list(batch[1])
+        if twins:  # a dropped caption drops its twin's too: the pair then teaches nothing (twin_error)
+            x, texts = torch.cat([x, batch[2]]), texts + list(batch[3])
+        drop = np.random.random(len(x) // 2 if twins else len(x)) < cfg.cfg_dropout
+        drop = np.concatenate([drop, drop]) if twins else drop
+        texts = ["" if d else s for d, s in zip(drop, texts)]
+        loss = loss_on(encode_clips(vae, x.to(acc.device)), texts, weighted=True, context=cfg.context_frames,
+                       twins=twins)
         acc.backward(loss)
         opt.step()
         sched.step()
@@ -243,10 +274,12 @@ def train_unet(cfg: T2VTrainConfig, comps: dict, resume: bool, progress: bool, s
             wrong_texts = [_opposite_direction(v[1]) for v in val]
             loss = loss_on(lat, right_texts, torch.Generator().manual_seed(0))
             wrong = loss_on(lat, wrong_texts, torch.Generator().manual_seed(0))
+            other_shape = loss_on(lat, [_other_shape(s) for s in right_texts], torch.Generator().manual_seed(0))
             # the same with clean context frames in every clip: does the model use the word when it can?
             ctx = loss_on(lat, right_texts, torch.Generator().manual_seed(0), context=1.0)
             ctx_wrong = loss_on(lat, wrong_texts, torch.Generator().manual_seed(0), context=1.0)
         return {"val_loss": round(float(loss), 5), "val_dir_gain": round(float(wrong - loss), 5),
+                "val_shape_gain": round(float(other_shape - loss), 5),
                 "val_dir_gain_ctx": round(float(ctx_wrong - ctx), 5)}
 
     return fit(acc, out, cfg.unet_steps, start, loader, [unet, text_encoder], step_fn, eval_fn, cfg.eval_every,
@@ -306,6 +339,30 @@ def _opposite_direction(text: str) -> str:
     return f"{head} {OPPOSITE[word]}" if word in OPPOSITE else text
 
 
+def _other_shape(text: str) -> str:
+    """The caption with its shape word replaced by the next one of SHAPES."""
+    words = text.split(" ")
+    return " ".join(SHAPES[(SHAPES.index(w) + 1) % len(SHAPES)] if w in SHAPES else w for w in words)
+
+
+def twin_error(x0: torch.Tensor, lat: torch.Tensor, texts: list[str]) -> torch.Tensor:
+    """How far the difference between twins' predicted clean latents is from their true difference,
+    as a share of that difference (1 = the prediction ignores the word that tells them apart).
+
+    ``x0`` and ``lat`` are (2B, C, T, h, w), the second half the first's twins (same noise and timestep),
+    ``texts`` their captions; pairs whose caption was dropped are left out. The plain loss spends next
+    to nothing on a word whose clips differ in a few latent pixels (the shape: 1-2% of a clip's
+    variance); this term is all that word.
+    """
+    b = len(x0) // 2
+    kept = torch.tensor([bool(s) for s in texts[:b]], device=x0.device)
+    if not kept.any():
+        return x0.sum() * 0
+    true = (lat[:b] - lat[b:])[kept]
+    err = ((x0[:b] - x0[b:])[kept] - true).pow(2).sum()
+    return err / true.pow(2).sum().clamp(min=1e-8)
+
+
 def respread_tokens(text_encoder, tokenizer, words: tuple[str, ...], norm: float, seed: int) -> None:
     """Give each of ``words`` a fresh random token embedding of length ``norm``.
 
@@ -341,9 +398,9 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
         cfg.model = T2VConfig(latent_channels=cfg.latent_channels, temporal_text=cfg.temporal_text,
                               frame_text=cfg.frame_text, space_time_text=cfg.space_time_text,
                               prediction=cfg.prediction)
-    if not cfg.init:  # a continued model keeps its own target
+    if not cfg.init:  # a continued model keeps its own target, checked once it is loaded
         check_loss_weights(cfg.model.prediction, cfg.v_weight_cap, cfg.context_x0_weight, cfg.motion_weight,
-                           cfg.context_frames)
+                           cfg.context_frames, cfg.pair_weight)
     out = Path(cfg.out)
     t0 = time.time()
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
@@ -351,6 +408,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     if cfg.init:
         pipe = TextToVideoPipeline.from_pretrained(cfg.init)
         comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+        check_loss_weights(comps["scheduler"].config.prediction_type, cfg.v_weight_cap, cfg.context_x0_weight,
+                           cfg.motion_weight, cfg.context_frames, cfg.pair_weight)
     else:
         comps = small_components(WORDS, out / "tokenizer_files", cfg.model, cfg.seed)
         if cfg.warm_start:
