@@ -189,6 +189,12 @@ def test_training_both_phases_and_resume(tmp_path):
         assert torch.equal(v, after.vae.state_dict()[k])
     log = [json.loads(line) for line in (tmp_path / "c" / "unet" / "log.jsonl").read_text().splitlines()]
     assert "val_dir_gain" in log[0] and "val_dir_gain_ctx" in log[0]
+    # a continued run's checkpoint exports with the rest of the model it continued
+    part = TextToVideoPipeline.from_pretrained(export_checkpoint(tmp_path / "c", 2, tmp_path / "c_step2"))
+    for k, v in after.unet.state_dict().items():
+        assert torch.equal(v, part.unet.state_dict()[k])
+    for k, v in base.vae.state_dict().items():
+        assert torch.equal(v, part.vae.state_dict()[k])
     emb = base.text_encoder.get_input_embeddings().weight
     left, right, red = (base.tokenizer(w, add_special_tokens=False).input_ids[0] for w in ("left", "right", "red"))
     before_red = emb[red].clone()

@@ -444,7 +444,8 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
 def export_checkpoint(run: str | os.PathLike, step: int, out: str | os.PathLike) -> Path:
     """Step ``step`` of a ``vidgen train t2v`` run's U-Net phase as a model folder at ``out``: the run's
     VAE (``run/vae/final``), tokenizer and model config, the checkpoint's U-Net and text encoder
-    (accelerate's ``model.safetensors`` and ``model_1.safetensors``). For scoring a run part way, or
+    (accelerate's ``model.safetensors`` and ``model_1.safetensors``); a run that continued a model
+    (``--init``) takes everything else from that model's folder. For scoring a run part way, or
     warm-starting another from it (``--warm-start``)."""
     from safetensors.torch import load_file
 
@@ -453,13 +454,18 @@ def export_checkpoint(run: str | os.PathLike, step: int, out: str | os.PathLike)
 
     run = Path(run)
     ckpt = run / "unet" / "checkpoints" / f"step_{step}"
-    if not (run / "config.json").is_file() or not (run / "vae" / "final").is_dir():
-        raise InputError(f"{run}: not a vidgen train t2v run with a finished VAE phase (config.json, vae/final)")
+    cfg = json.loads((run / "config.json").read_text()) if (run / "config.json").is_file() else None
+    if cfg is None or not (cfg.get("init") or (run / "vae" / "final").is_dir()):
+        raise InputError(f"{run}: not a vidgen train t2v run with a finished VAE phase (config.json, vae/final) "
+                         "or a model it continued (--init)")
     if not (ckpt / "model.safetensors").is_file():
         raise InputError(f"{run}: no U-Net checkpoint at step {step}")
-    cfg = json.loads((run / "config.json").read_text())
-    comps = small_components(WORDS, run / "tokenizer_files", T2VConfig(**cfg["model"]), cfg.get("seed", 0))
-    comps["vae"] = type(comps["vae"]).from_pretrained(run / "vae" / "final")
+    if cfg.get("init"):
+        pipe = TextToVideoPipeline.from_pretrained(cfg["init"])
+        comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+    else:
+        comps = small_components(WORDS, run / "tokenizer_files", T2VConfig(**cfg["model"]), cfg.get("seed", 0))
+        comps["vae"] = type(comps["vae"]).from_pretrained(run / "vae" / "final")
     comps["unet"].load_state_dict(load_file(ckpt / "model.safetensors"))
     comps["text_encoder"].load_state_dict(load_file(ckpt / "model_1.safetensors"))
     TextToVideoPipeline(**comps).save_pretrained(out)
