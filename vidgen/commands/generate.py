@@ -18,9 +18,7 @@ def add(sub) -> None:
                        description="Text-to-video with latent video diffusion (3D U-Net with temporal attention). "
                                    "With no --model, vidgen's own small model runs: it knows prompts like "
                                    "'a red circle moving left' (colours red, green, blue, yellow, white; circle, "
-                                   "square, triangle; left, right, up, down); its guide classifier steers each video "
-                                   "toward the colour and direction the prompt names and keeps the best of "
-                                   "--candidates starts. --model takes a diffusers folder (model_index.json) "
+                                   "square, triangle; left, right, up, down). --model takes a diffusers folder (model_index.json) "
                                    "or a hub id when online: Wan 2.x, LTX-Video, CogVideoX, AnimateDiff, "
                                    "ModelScope text-to-video or Zeroscope. For image-to-video see 'vidgen animate'.",
                        epilog="examples:\n  vidgen generate \"a yellow triangle moving up\" -o tri.mp4\n"
@@ -41,13 +39,14 @@ def add(sub) -> None:
     g.add_argument("--size", type=size, default=None, metavar="WxH", help="frame size (default: the model's)")
     g.add_argument("--steps", type=positive_int, default=25, help="denoising steps (default 25)")
     g.add_argument("--guidance", type=float, default=None,
-                   help="classifier-free guidance scale (1 = off; default: the model's own, 4 for vidgen's, else 7.5)")
+                   help="classifier-free guidance scale (1 = off; default: the model's own, 3 for vidgen's, else 7.5)")
     g.add_argument("--classifier-guidance", type=float, default=None, metavar="SCALE",
                    help="steer toward the colour, shape and direction the prompt names with the model's guide "
-                        "classifier (models that have one, like vidgen's own; default: the model's setting; 0 = off)")
+                        "classifier (vidgen models trained with one, 'vidgen train t2v-guide'; default: the "
+                        "model's setting; 0 = off)")
     g.add_argument("--candidates", type=int, default=None, metavar="N",
                    help="start N videos and finish the one the guide classifier reads best for the prompt "
-                        "(models with one; default: the model's setting, 8 for vidgen's own; 1 = off)")
+                        "(models with one; default: the model's setting; 1 = off)")
     g.add_argument("--negative-prompt", default=None, help="what the video should not show")
     g.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same video (default 0)")
     g.add_argument("--scheduler", default=None, choices=SCHEDULERS,

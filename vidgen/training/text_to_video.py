@@ -436,6 +436,10 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     acc = _accelerator()
     record = training_record(acc, command, cfg.unet_steps, time.time() - t0, ["procedural shapes"], None)
     record.update(vae_steps=str(cfg.vae_steps), frames=str(cfg.frames), held_out="vidgen.training.shapes.HELD_OUT")
+    if cfg.init:  # the VAE and the starting point are the continued model's: its record comes along
+        before = Path(cfg.init) / "training.json"
+        record.update(vae_steps="that of the continued model",
+                      continued=json.loads(before.read_text()) if before.is_file() else str(cfg.init))
     (model_dir / "training.json").write_text(json.dumps(record, indent=1))
     log_record(acc, out, {"step": cfg.unet_steps, "saved": str(model_dir)})
     return model_dir
