@@ -70,8 +70,8 @@ class ShapeClips(Dataset):
         if not self.pair:
             return x, text
         keep = [i for i, a in enumerate(ATTRIBUTES) if a not in self.pair]
-        twins = [c for c in self.combos if c != combo and all(c[i] == combo[i] for i in keep)
-                 and sum(a != b for a, b in zip(c, combo)) == 1]
+        twins = [c for c in self.combos if sum(a != b for a, b in zip(c, combo)) == 1
+                 and all(c[i] == combo[i] for i in keep)]
         twin = twins[int(np.random.default_rng([self.seed, idx, 1]).integers(len(twins)))] if twins else combo
         return (x, text, *self._render(state, twin))
 
@@ -384,6 +384,14 @@ def respread_tokens(text_encoder, tokenizer, words: tuple[str, ...], norm: float
             emb[ids[0]] = (v / v.norm() * norm).to(emb.dtype)
 
 
+def _model_components(folder) -> dict:
+    """The U-Net, VAE, text encoder, tokenizer and scheduler of a text-to-video model folder."""
+    from ..pipelines.text_to_video import TextToVideoPipeline
+
+    pipe = TextToVideoPipeline.from_pretrained(folder)
+    return {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+
+
 def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, command: str | None = None,
           stop_after: int | None = None) -> Path:
     """Both phases; returns the model folder (or the last checkpoint when stopped early)."""
@@ -406,8 +414,7 @@ def train(cfg: T2VTrainConfig, resume: bool = False, progress: bool = True, comm
     # components first and --respread words checked before the run is recorded or trained: a bad --init or
     # word leaves no folder (fresh components write only their tokenizer files)
     if cfg.init:
-        pipe = TextToVideoPipeline.from_pretrained(cfg.init)
-        comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+        comps = _model_components(cfg.init)
         check_loss_weights(comps["scheduler"].config.prediction_type, cfg.v_weight_cap, cfg.context_x0_weight,
                            cfg.motion_weight, cfg.context_frames, cfg.pair_weight)
     else:
@@ -465,8 +472,7 @@ def export_checkpoint(run: str | os.PathLike, step: int, out: str | os.PathLike)
     if not (ckpt / "model.safetensors").is_file():
         raise InputError(f"{run}: no U-Net checkpoint at step {step}")
     if cfg.get("init"):
-        pipe = TextToVideoPipeline.from_pretrained(cfg["init"])
-        comps = {k: getattr(pipe, k) for k in ("unet", "vae", "text_encoder", "tokenizer", "scheduler")}
+        comps = _model_components(cfg["init"])
     else:
         comps = small_components(WORDS, run / "tokenizer_files", T2VConfig(**cfg["model"]), cfg.get("seed", 0))
         comps["vae"] = type(comps["vae"]).from_pretrained(run / "vae" / "final")
