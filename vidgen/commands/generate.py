@@ -18,7 +18,8 @@ def add(sub) -> None:
                        description="Text-to-video with latent video diffusion (3D U-Net with temporal attention). "
                                    "With no --model, vidgen's own small model runs: it knows prompts like "
                                    "'a red circle moving left' (colours red, green, blue, yellow, white; circle, "
-                                   "square, triangle; left, right, up, down). --model takes a diffusers folder (model_index.json) "
+                                   "square, triangle; left, right, up, down). --model takes a diffusers folder "
+                                   "(model_index.json) "
                                    "or a hub id when online: Wan 2.x, LTX-Video, CogVideoX, AnimateDiff, "
                                    "ModelScope text-to-video or Zeroscope. For image-to-video see 'vidgen animate'.",
                        epilog="examples:\n  vidgen generate \"a yellow triangle moving up\" -o tri.mp4\n"

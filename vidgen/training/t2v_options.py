@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from .palette import COLORS
 
+# the words of a caption "a {colour} {shape} moving {direction}", in its order
+ATTRIBUTES = ("color", "shape", "direction")
+
 
 @dataclass
 class T2VTrainConfig:
@@ -149,7 +152,7 @@ def add_t2v_arguments(p: argparse.ArgumentParser) -> None:
                         "(--pair-words), and add W x the error of the difference between their predicted clean "
                         "latents, so the model learns what that word changes (0 = off; batches hold "
                         "--batch-size pairs)")
-    p.add_argument("--pair-words", nargs="+", default=list(d.pair_words), choices=("color", "shape", "direction"),
+    p.add_argument("--pair-words", nargs="+", default=list(d.pair_words), choices=ATTRIBUTES,
                    help="the words a twin may change (default: shape)")
 
 
@@ -233,7 +236,7 @@ class GuideTrainConfig:
     clips: int = 3072  # training clips encoded once (each step draws fresh noise and timesteps)
     lr: float = 1e-3
     default_scale: float = 0.0  # classifier_scale the model uses when none is given
-    guided: tuple[str, ...] = ("color", "shape", "direction")  # attributes sampling steers and selects by
+    guided: tuple[str, ...] = ATTRIBUTES  # attributes sampling steers and selects by
     candidates: int = 1  # videos started per prompt by default (the guide keeps the best)
     select_timestep: int = 400  # where the guide picks among them
     eval_every: int = 250

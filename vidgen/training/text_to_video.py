@@ -32,12 +32,9 @@ from torch.utils.data import Dataset
 
 from ..errors import OptionError
 from ..models.t2v import T2VConfig, clean_latents, encode_clips, small_components
-from .t2v_options import T2VTrainConfig, add_t2v_arguments, check_loss_weights, config_from_args
+from .t2v_options import ATTRIBUTES, T2VTrainConfig, add_t2v_arguments, check_loss_weights, config_from_args
 from .loop import fit, indexed_loader, latest_checkpoint, log_record, lr_lambda, resume_point, training_record
 from .shapes import OPPOSITE, PALETTE, SHAPES, WORDS, caption, render_clip, training_combinations
-
-
-ATTRIBUTES = ("color", "shape", "direction")
 
 
 class ShapeClips(Dataset):
