@@ -729,3 +729,79 @@ def test_twins_differ_only_by_the_changed_word_and_the_pair_loss_scores_that_dif
     eps = dataclasses.replace(cfg, out=str(tmp_path / "e"), init=str(tiny), model=None)
     with pytest.raises(OptionError, match="--pair-weight needs"):
         train(eps, progress=False)  # the tiny model predicts the noise
+
+
+def test_captioned_decoder_starts_as_the_plain_one_then_reads_the_caption_alike_in_slices_and_tiles():
+    from vidgen.models.vae import ShapeVAE
+
+    torch.manual_seed(0)
+    vae = ShapeVAE(block_out_channels=(8, 8, 8), latent_channels=4, text_dim=6).eval()
+    z = torch.randn(2, 4, 40, 56)
+    a, b = torch.randn(2, 5, 6), torch.randn(2, 5, 6)
+    with torch.no_grad():
+        plain = vae.decode(z).sample
+        assert torch.equal(vae.decode(z, text_embeds=a).sample, plain)  # zero heads: as before training
+        for head in vae.caption_film.heads:
+            torch.nn.init.normal_(head.weight, std=0.5)
+        with_a, with_b = vae.decode(z, text_embeds=a).sample, vae.decode(z, text_embeds=b).sample
+        vae.enable_slicing()
+        vae.enable_tiling()
+        tiled_a = vae.decode(z, text_embeds=a).sample
+    assert (with_a - with_b).abs().mean() > 1e-3 and (with_a - plain).abs().mean() > 1e-3
+    assert torch.allclose(tiled_a, with_a, atol=1e-5)
+    with pytest.raises(ValueError, match="3 captions for 2 latent frames"):
+        vae.decode(z, text_embeds=torch.randn(3, 5, 6))
+    # a decoder without a caption input ignores one
+    still = ShapeVAE(block_out_channels=(8, 8, 8), latent_channels=4).eval()
+    with torch.no_grad():
+        assert torch.equal(still.decode(z, text_embeds=a).sample, still.decode(z).sample)
+
+
+def test_decoder_input_mixes_twin_latents_by_weight_and_adds_noise():
+    from vidgen.training.t2v_decoder import decoder_input
+
+    z, twin = torch.zeros(3, 2, 4, 4), torch.ones(3, 2, 4, 4)
+    g = torch.Generator().manual_seed(0)
+    out = decoder_input(z, twin, torch.tensor([1.0, 0.0, 0.25]), torch.zeros(3), g)
+    assert torch.equal(out[0], z[0]) and torch.equal(out[1], twin[1]) and torch.allclose(out[2], twin[2] * 0.75)
+    noisy = decoder_input(z, twin, torch.ones(3), torch.tensor([0.0, 0.5, 2.0]), g)
+    assert float(noisy[0].abs().max()) == 0 and 0.3 < float(noisy[1].std()) < 0.7 < 1.3 < float(noisy[2].std())
+
+
+def test_decoder_training_gives_the_model_a_decoder_that_reads_the_caption(tiny, tmp_path):
+    from vidgen.training.t2v_decoder import train
+    from vidgen.training.t2v_options import DecoderTrainConfig
+
+    cfg = DecoderTrainConfig(model=str(tiny), out=str(tmp_path / "d"), steps=3, batch_size=2, frames=2, lr=1e-2,
+                             eval_every=3, save_every=3)
+    model = train(cfg, progress=False)
+    log = [json.loads(line) for line in (tmp_path / "d" / "log.jsonl").read_text().splitlines()]
+    assert {"val_psnr", "val_twin_psnr"} <= set(log[0])
+    base, pipe = TextToVideoPipeline.from_pretrained(tiny), TextToVideoPipeline.from_pretrained(model)
+    assert pipe.vae.config.text_dim == pipe.text_encoder.config.hidden_size
+    for k, v in base.unet.state_dict().items():  # the U-Net and the encoder are the input model's
+        assert torch.equal(v, pipe.unet.state_dict()[k])
+    for k, v in base.vae.encoder.state_dict().items():
+        assert torch.equal(v, pipe.vae.encoder.state_dict()[k])
+    assert json.loads((model / "training.json").read_text())["phase"].startswith("VAE decoder")
+    # the pipeline hands the decoder the prompt: another prompt's caption changes the frames of the same latents
+    latents = torch.randn(1, *pipe.latents_shape(1, 4, 32, 32)[1:], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        red = pipe.decode_latents(latents, pipe.encode_prompt(["a red square moving left"], None))
+        blue = pipe.decode_latents(latents, pipe.encode_prompt(["a blue circle moving up"], None))
+    assert red.shape == (1, 3, 4, 32, 32) and (red - blue).abs().mean() > 1e-4
+    assert run(pipe).shape == (1, 3, 8, 32, 32)
+    # and a run continues from its checkpoint
+    cfg.steps = 4
+    assert train(cfg, resume=True, progress=False) == model
+    assert json.loads((tmp_path / "d" / "log.jsonl").read_text().splitlines()[-1])["step"] == 4
+
+
+def test_decoder_training_refuses_impossible_options_in_one_line(tmp_path):
+    for bad, says in ((["--mix", "2"], "--mix must be a share"), (["--frames", "0"], "must be at least 1"),
+                      (["--spread", "0"], "--spread must be a share")):
+        res = subprocess.run([sys.executable, "-m", "vidgen", "train", "t2v-decoder", "--out", str(tmp_path / "x"), *bad],
+                             capture_output=True, text=True)
+        assert res.returncode != 0 and says in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()

@@ -29,7 +29,7 @@ def add(sub) -> None:
                                         "checkpoints for --resume and OUT/log.jsonl.")
 
     from ..training.lora_options import add_lora_arguments
-    from ..training.t2v_options import add_guide_arguments, add_t2v_arguments
+    from ..training.t2v_options import add_decoder_arguments, add_guide_arguments, add_t2v_arguments
 
     add_model_command(trs, "t2v", add_t2v_arguments, _cmd_train_t2v, help="the small text-to-video model",
                       description="Train vidgen's small text-to-video model (VAE, then 3D U-Net and text encoder) "
@@ -41,6 +41,14 @@ def add(sub) -> None:
                                   "colour, shape and direction a prompt names: it learns to name them from noisy "
                                   "latents of procedural clips (training combinations only) at every noise level. "
                                   "Writes OUT/model: the --model folder with guide/ added.")
+    add_model_command(trs, "t2v-decoder", add_decoder_arguments, _cmd_train_t2v_decoder,
+                      help="a VAE decoder for the small text-to-video model that reads the caption",
+                      description="Fine-tune the VAE decoder of vidgen's small text-to-video model (--model) to "
+                                  "read the caption as well as the latents, so it draws the shape the prompt "
+                                  "names where the latents are too coarse to settle it. Each procedural clip "
+                                  "comes with a twin in another shape; some are decoded from a mixture of the "
+                                  "two latents, the target staying the captioned clip. The encoder stays frozen. "
+                                  "Writes OUT/model: the --model folder with the new VAE.")
     add_model_command(trs, "lora", add_lora_arguments, _cmd_train_lora,
                       help="a LoRA adapter for a text-to-video model, from your footage",
                       description="Teach a text-to-video model (vidgen's shipped one or --base: a ModelScope-style, "
@@ -84,6 +92,15 @@ def _cmd_train_t2v_guide(args: argparse.Namespace) -> int:
 
     cfg = guide_config_from_args(args)  # a bad option is refused before torch loads
     from ..training.t2v_guide import train
+
+    return run_training(train, cfg, args)
+
+
+def _cmd_train_t2v_decoder(args: argparse.Namespace) -> int:
+    from ..training.t2v_options import decoder_config_from_args
+
+    cfg = decoder_config_from_args(args)  # a bad option is refused before torch loads
+    from ..training.t2v_decoder import train
 
     return run_training(train, cfg, args)
 

@@ -301,11 +301,16 @@ class TextToVideoPipeline:
         latents = torch.randn(shape, generator=generator, dtype=torch.float32)
         return (latents * self.scheduler.init_noise_sigma).to(self.device, self.unet.dtype)
 
-    def decode_latents(self, latents: torch.Tensor) -> torch.Tensor:
-        """``(B, C, T, h, w)`` latents -> ``(B, 3, T, H, W)`` frames in [0, 1]."""
+    def decode_latents(self, latents: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, C, T, h, w)`` latents -> ``(B, 3, T, H, W)`` frames in [0, 1]. ``text``: the prompts'
+        embeddings ``(B, L, D)``, for a VAE whose decoder reads the caption (ShapeVAE ``text_dim``)."""
         b, c, t, h, w = latents.shape
         flat = (latents / self.vae.config.scaling_factor).permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        images = self.vae.decode(flat.to(self.vae.dtype)).sample.float()
+        if text is not None and getattr(self.vae.config, "text_dim", 0):
+            images = self.vae.decode(flat.to(self.vae.dtype),
+                                     text_embeds=text.repeat_interleave(t, 0).to(self.vae.dtype)).sample.float()
+        else:
+            images = self.vae.decode(flat.to(self.vae.dtype)).sample.float()
         frames = images.reshape(b, t, 3, images.shape[-2], images.shape[-1]).permute(0, 2, 1, 3, 4)
         return ((frames + 1) / 2).clamp(0, 1).cpu()
 
@@ -445,5 +450,5 @@ class TextToVideoPipeline:
                 bar.update(1)
         if n_cand > 1:  # fewer steps than reach the selection timestep: choose at the end
             latents = latents[self.pick_candidates(latents, 0, batch_labels, n_cand)]
-        # 6. decode
-        return TextToVideoOutput(self.decode_latents(latents))
+        # 6. decode (a decoder that reads the caption gets the prompts', not the negative ones)
+        return TextToVideoOutput(self.decode_latents(latents, text.chunk(2)[1] if do_cfg else text))

@@ -288,3 +288,72 @@ def guide_config_from_args(a: argparse.Namespace) -> GuideTrainConfig:
                            save_every=a.save_every, seed=a.seed)
     check_guide_config(cfg)
     return cfg
+
+
+@dataclass
+class DecoderTrainConfig:
+    """Teach the VAE decoder of a text-to-video model to read the caption (``vidgen train t2v-decoder``)."""
+
+    model: str | None = None  # model folder (default: vidgen's shipped model); its encoder stays frozen
+    out: str = "runs/t2v_decoder"
+    steps: int = 2000
+    batch_size: int = 8  # clips per step (each with its shape twin)
+    frames: int = 4  # frames of each clip decoded per step
+    lr: float = 3e-4
+    # Share of clips whose decoder input is a mixture of their latents and their twin's (the same draw in
+    # another shape), weight uniform in [0, 1], while the target stays the clip: the caption alone then
+    # says the shape, as it must where a denoiser has rounded the shape in its latents.
+    mix: float = 0.5
+    latent_noise: float = 0.3  # Gaussian noise of up to this std (scaled latent units) on the decoder's input
+    edge_weight: float = 2.0  # L1 of the Sobel gradients beside the MSE (as the VAE's own training)
+    caption_dropout: float = 0.1  # share of clips decoded with the empty caption (and unmixed latents)
+    textured: float = 0.0  # background and spread of the procedural clips (those of the shipped model's training)
+    spread: float = 0.3
+    eval_every: int = 250
+    save_every: int = 250
+    seed: int = 0
+    workers: int = 0
+
+
+def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
+    d = DecoderTrainConfig()
+    p.add_argument("--model", default=d.model, help="text-to-video model folder with a ShapeVAE (default: vidgen's "
+                                                    "shipped model)")
+    p.add_argument("--out", default=d.out)
+    p.add_argument("--steps", type=int, default=d.steps)
+    p.add_argument("--batch-size", type=int, default=d.batch_size, help="clips per step, each with its shape twin")
+    p.add_argument("--frames", type=int, default=d.frames, help="frames of each clip decoded per step (default 4)")
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--mix", type=float, default=d.mix, metavar="SHARE",
+                   help="share of clips (0-1) decoded from a random mixture of their latents and their shape "
+                        "twin's, so the caption must say the shape (default 0.5)")
+    p.add_argument("--latent-noise", type=float, default=d.latent_noise, metavar="STD",
+                   help="noise of up to this std on the latents the decoder reads (default 0.3)")
+    p.add_argument("--edge-weight", type=float, default=d.edge_weight)
+    p.add_argument("--caption-dropout", type=float, default=d.caption_dropout, metavar="SHARE")
+    p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
+                   help="share of clips over a textured background (default 0, as the shipped model's training)")
+    p.add_argument("--spread", type=float, default=d.spread, metavar="SHARE")
+    p.add_argument("--eval-every", type=int, default=d.eval_every)
+    p.add_argument("--save-every", type=int, default=d.save_every)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--resume", action="store_true")
+
+
+def decoder_config_from_args(a: argparse.Namespace) -> DecoderTrainConfig:
+    """The config of a parsed ``vidgen train t2v-decoder``; an impossible option is refused in one line."""
+    from ..errors import OptionError
+
+    if min(a.steps, a.batch_size, a.frames) < 1:
+        raise OptionError("--steps, --batch-size and --frames must be at least 1")
+    for name in ("mix", "caption_dropout", "textured"):
+        if not 0 <= getattr(a, name) <= 1:
+            raise OptionError(f"--{name.replace('_', '-')} must be a share from 0 to 1")
+    if not 0 < a.spread <= 1:
+        raise OptionError("--spread must be a share above 0, at most 1")
+    if a.latent_noise < 0 or a.edge_weight < 0:
+        raise OptionError("--latent-noise and --edge-weight must be 0 or more")
+    return DecoderTrainConfig(model=a.model, out=a.out, steps=a.steps, batch_size=a.batch_size, frames=a.frames,
+                              lr=a.lr, mix=a.mix, latent_noise=a.latent_noise, edge_weight=a.edge_weight,
+                              caption_dropout=a.caption_dropout, textured=a.textured, spread=a.spread,
+                              eval_every=a.eval_every, save_every=a.save_every, seed=a.seed)
