@@ -768,6 +768,20 @@ def test_decoder_input_mixes_twin_latents_by_weight_and_adds_noise():
     assert float(noisy[0].abs().max()) == 0 and 0.3 < float(noisy[1].std()) < 0.7 < 1.3 < float(noisy[2].std())
 
 
+def test_shape_region_marks_where_twins_differ_grown_by_a_pixel():
+    from vidgen.training.t2v_decoder import shape_region
+
+    a = -torch.ones(2, 3, 8, 8)
+    b = a.clone()
+    b[0, 1, 3, 4] = 0.5  # one pixel, one channel, of the first frame
+    b[1, :, 0, 0] = -0.95  # below the threshold
+    region = shape_region(a, b)
+    assert region.shape == (2, 1, 8, 8) and float(region[1].sum()) == 0
+    expected = torch.zeros(8, 8)
+    expected[2:5, 3:6] = 1
+    assert torch.equal(region[0, 0], expected)
+
+
 def test_decoder_training_gives_the_model_a_decoder_that_reads_the_caption(tiny, tmp_path):
     from vidgen.training.t2v_decoder import train
     from vidgen.training.t2v_options import DecoderTrainConfig
@@ -776,7 +790,7 @@ def test_decoder_training_gives_the_model_a_decoder_that_reads_the_caption(tiny,
                              eval_every=3, save_every=3)
     model = train(cfg, progress=False)
     log = [json.loads(line) for line in (tmp_path / "d" / "log.jsonl").read_text().splitlines()]
-    assert {"val_psnr", "val_twin_psnr"} <= set(log[0])
+    assert {"val_psnr", "val_twin_psnr", "val_twin_region_psnr"} <= set(log[0])
     base, pipe = TextToVideoPipeline.from_pretrained(tiny), TextToVideoPipeline.from_pretrained(model)
     assert pipe.vae.config.text_dim == pipe.text_encoder.config.hidden_size
     for k, v in base.unet.state_dict().items():  # the U-Net and the encoder are the input model's
@@ -799,7 +813,8 @@ def test_decoder_training_gives_the_model_a_decoder_that_reads_the_caption(tiny,
 
 def test_decoder_training_refuses_impossible_options_in_one_line(tmp_path):
     for bad, says in ((["--mix", "2"], "--mix must be a share"), (["--frames", "0"], "must be at least 1"),
-                      (["--spread", "0"], "--spread must be a share")):
+                      (["--spread", "0"], "--spread must be a share"),
+                      (["--shape-weight", "-1"], "--shape-weight must be 0 or more")):
         res = subprocess.run([sys.executable, "-m", "vidgen", "train", "t2v-decoder", "--out", str(tmp_path / "x"), *bad],
                              capture_output=True, text=True)
         assert res.returncode != 0 and says in res.stderr and "Traceback" not in res.stderr

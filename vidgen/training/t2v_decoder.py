@@ -69,6 +69,13 @@ def decoder_input(z: torch.Tensor, z_twin: torch.Tensor, weight: torch.Tensor, n
     return w * z + (1 - w) * z_twin + s * torch.randn(z.shape, generator=gen).to(z.device, z.dtype)
 
 
+def shape_region(a: torch.Tensor, b: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
+    """``(N, 1, H, W)`` 1 where frames ``a`` and ``b`` (``(N, 3, H, W)`` in [-1, 1]) differ by more than
+    ``threshold`` in any channel, grown by one pixel, else 0: where a clip and its shape twin differ."""
+    differ = ((a - b).abs().amax(1, keepdim=True) > threshold).float()
+    return F.max_pool2d(differ, 3, 1, 1)
+
+
 def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, command: str | None = None,
           stop_after: int | None = None) -> Path:
     """Returns the model folder with the captioned decoder (or the last checkpoint when stopped early)."""
@@ -116,15 +123,18 @@ def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, 
         with torch.no_grad():
             return net.encode(frames_.to(acc.device)).latent_dist.mode()
 
-    def loss_of(rec: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(rec, target) + cfg.edge_weight * F.l1_loss(sobel(rec), sobel(target))
+    def loss_of(rec: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        # weight (N, 1, H, W): per pixel, normalised so that its mean is 1 in every frame
+        weight = weight / weight.mean((2, 3), keepdim=True)
+        return ((rec - target).pow(2) * weight).mean() + \
+            cfg.edge_weight * ((sobel(rec) - sobel(target)).abs() * weight).mean()
 
     def step_fn(batch) -> float:
         x, texts, twin, _ = batch
         b = len(x)
         index = torch.stack([torch.randperm(frames, generator=gen)[:cfg.frames] for _ in range(b)])
-        target = pick_frames(x, index).to(acc.device)
-        z, z_twin = encode(target), encode(pick_frames(twin, index))
+        target, twin_frames = pick_frames(x, index).to(acc.device), pick_frames(twin, index).to(acc.device)
+        z, z_twin = encode(target), encode(twin_frames)
         drop = torch.rand(b, generator=gen) < cfg.caption_dropout
         mixed = (torch.rand(b, generator=gen) < cfg.mix) & ~drop
         weight = torch.where(mixed, torch.rand(b, generator=gen), torch.ones(b))
@@ -132,7 +142,8 @@ def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, 
         rep = cfg.frames
         zin = decoder_input(z, z_twin, weight.repeat_interleave(rep), noise_std.repeat_interleave(rep), gen)
         emb = states(["" if d else s for d, s in zip(drop.tolist(), texts)]).repeat_interleave(rep, 0)
-        loss = loss_of(net.decode(zin, text_embeds=emb).sample, target)
+        weight = 1 + cfg.shape_weight * shape_region(target, twin_frames)
+        loss = loss_of(net.decode(zin, text_embeds=emb).sample, target, weight)
         acc.backward(loss)
         opt.step()
         sched.step()
@@ -142,18 +153,22 @@ def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, 
     def eval_fn() -> dict:
         # val_psnr: the clip's own latents and caption; val_twin_psnr: its twin's latents (another shape)
         # with the clip's caption, against the clip: how far the caption alone draws the shape
-        # (the decoder before training scores the twin's own shape there)
+        # (the decoder before training scores the twin's own shape there); val_twin_region_psnr: the same
+        # where the two shapes differ
         net.eval()
         x = torch.stack([v[0] for v in val])
         twin = torch.stack([v[2] for v in val])
         index = torch.arange(0, frames, 4).repeat(len(val), 1)
         target = pick_frames(x, index).to(acc.device)
         emb = states([v[1] for v in val]).repeat_interleave(index.shape[1], 0)
+        twin_frames = pick_frames(twin, index).to(acc.device)
         with torch.no_grad():
             own = net.decode(encode(target), text_embeds=emb).sample
-            swapped = net.decode(encode(pick_frames(twin, index)), text_embeds=emb).sample
+            swapped = net.decode(encode(twin_frames), text_embeds=emb).sample
         net.train()
-        return {"val_psnr": round(psnr(own, target), 2), "val_twin_psnr": round(psnr(swapped, target), 2)}
+        region = shape_region(target, twin_frames).expand_as(target).bool()  # val_twin_region_psnr: there only
+        return {"val_psnr": round(psnr(own, target), 2), "val_twin_psnr": round(psnr(swapped, target), 2),
+                "val_twin_region_psnr": round(psnr(swapped[region], target[region]), 2)}
 
     if not fit(acc, out, cfg.steps, start, loader, [vae], step_fn, eval_fn, cfg.eval_every, cfg.save_every,
                progress, stop_after):

@@ -306,6 +306,9 @@ class DecoderTrainConfig:
     mix: float = 0.5
     latent_noise: float = 0.3  # Gaussian noise of up to this std (scaled latent units) on the decoder's input
     edge_weight: float = 2.0  # L1 of the Sobel gradients beside the MSE (as the VAE's own training)
+    # Extra weight of the pixels where the clip and its twin differ (the shape's outline, a few % of the
+    # frame): without it the loss gains little from drawing the caption's shape.
+    shape_weight: float = 10.0
     caption_dropout: float = 0.1  # share of clips decoded with the empty caption (and unmixed latents)
     textured: float = 0.0  # background and spread of the procedural clips (those of the shipped model's training)
     spread: float = 0.3
@@ -330,6 +333,8 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--latent-noise", type=float, default=d.latent_noise, metavar="STD",
                    help="noise of up to this std on the latents the decoder reads (default 0.3)")
     p.add_argument("--edge-weight", type=float, default=d.edge_weight)
+    p.add_argument("--shape-weight", type=float, default=d.shape_weight, metavar="W",
+                   help="the loss weighs the pixels where a clip and its shape twin differ 1 + W times (default 10)")
     p.add_argument("--caption-dropout", type=float, default=d.caption_dropout, metavar="SHARE")
     p.add_argument("--textured", type=float, default=d.textured, metavar="SHARE",
                    help="share of clips over a textured background (default 0, as the shipped model's training)")
@@ -351,9 +356,9 @@ def decoder_config_from_args(a: argparse.Namespace) -> DecoderTrainConfig:
             raise OptionError(f"--{name.replace('_', '-')} must be a share from 0 to 1")
     if not 0 < a.spread <= 1:
         raise OptionError("--spread must be a share above 0, at most 1")
-    if a.latent_noise < 0 or a.edge_weight < 0:
-        raise OptionError("--latent-noise and --edge-weight must be 0 or more")
+    if min(a.latent_noise, a.edge_weight, a.shape_weight) < 0:
+        raise OptionError("--latent-noise, --edge-weight and --shape-weight must be 0 or more")
     return DecoderTrainConfig(model=a.model, out=a.out, steps=a.steps, batch_size=a.batch_size, frames=a.frames,
                               lr=a.lr, mix=a.mix, latent_noise=a.latent_noise, edge_weight=a.edge_weight,
-                              caption_dropout=a.caption_dropout, textured=a.textured, spread=a.spread,
-                              eval_every=a.eval_every, save_every=a.save_every, seed=a.seed)
+                              shape_weight=a.shape_weight, caption_dropout=a.caption_dropout, textured=a.textured,
+                              spread=a.spread, eval_every=a.eval_every, save_every=a.save_every, seed=a.seed)
