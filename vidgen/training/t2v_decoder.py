@@ -1,8 +1,9 @@
 """Teach the VAE decoder of vidgen's small text-to-video model to read the caption, with accelerate.
 
-The model's 8x8 latents hold a 12-16 px shape in one or two latent pixels, and its U-Net, predicting
-the mean of what a noisy latent may be, rounds a square's corners into a circle's even from a true
-square's latents noised to t = 300 (benchmarks/RESULTS.md, session 24). The decoder gains a caption
+The model's 8x8 latents hold a 12-16 px shape in one or two latent pixels, and its U-Net settles the
+shape early in denoising, following the latents more than the shape word: given another shape's latents
+noised to t = 561 and the caption, it kept the caption's shape 40% of the time (benchmarks/RESULTS.md,
+session 24, ``benchmarks/t2v_decoder_shapes.py``). The decoder gains a caption
 input (:class:`vidgen.models.vae.CaptionFiLM`, starting at zero) and learns to draw the shape the
 caption names from latents that do not settle it: each clip comes with its twin (the same draw in
 another shape, :class:`ShapeClips` ``pair``) and a share of clips is decoded from a random mixture of
@@ -11,7 +12,7 @@ latents keep their meaning. Clips come from the training combinations only.
 
 The finished model folder ``OUT/model`` is the input model with the new VAE.
 
-    vidgen train t2v-decoder --model vidgen/weights/t2v --out runs/t2v_decoder --steps 2000
+    vidgen train t2v-decoder --model vidgen/weights/t2v --out runs/t2v_decoder      # 4000 steps, --mix 0.8
 """
 
 from __future__ import annotations

@@ -296,14 +296,14 @@ class DecoderTrainConfig:
 
     model: str | None = None  # model folder (default: vidgen's shipped model); its encoder stays frozen
     out: str = "runs/t2v_decoder"
-    steps: int = 2000
+    steps: int = 4000
     batch_size: int = 8  # clips per step (each with its shape twin)
     frames: int = 4  # frames of each clip decoded per step
     lr: float = 3e-4
     # Share of clips whose decoder input is a mixture of their latents and their twin's (the same draw in
     # another shape), weight uniform in [0, 1], while the target stays the clip: the caption alone then
     # says the shape, as it must where a denoiser has rounded the shape in its latents.
-    mix: float = 0.5
+    mix: float = 0.8
     latent_noise: float = 0.3  # Gaussian noise of up to this std (scaled latent units) on the decoder's input
     edge_weight: float = 2.0  # L1 of the Sobel gradients beside the MSE (as the VAE's own training)
     # Extra weight of the pixels where the clip and its twin differ (the shape's outline, a few % of the
@@ -329,7 +329,7 @@ def add_decoder_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=d.lr)
     p.add_argument("--mix", type=float, default=d.mix, metavar="SHARE",
                    help="share of clips (0-1) decoded from a random mixture of their latents and their shape "
-                        "twin's, so the caption must say the shape (default 0.5)")
+                        "twin's, so the caption must say the shape (default 0.8)")
     p.add_argument("--latent-noise", type=float, default=d.latent_noise, metavar="STD",
                    help="noise of up to this std on the latents the decoder reads (default 0.3)")
     p.add_argument("--edge-weight", type=float, default=d.edge_weight)
