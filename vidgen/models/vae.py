@@ -11,9 +11,9 @@ in the interface the pipeline uses (``encode(x).latent_dist``, ``decode(z).sampl
 
 With ``text_dim`` > 0 the decoder also reads the caption (:class:`CaptionFiLM`): an 8x8 latent holds a
 12-16 px shape in one or two latent pixels, too coarse for its corners, and a denoiser that settles the
-shape early, following the latents more than the caption, often draws another (benchmarks/RESULTS.md, session
-24). A decoder that knows the caption draws that detail, as the text-conditioned super-resolution stages of cascaded video
-models (Imagen Video) do.
+shape early, following the latents more than the caption, often draws another (benchmarks/RESULTS.md,
+session 24). A decoder that knows the caption draws that detail, as the text-conditioned
+super-resolution stages of cascaded video models (Imagen Video) do.
 """
 
 from __future__ import annotations
