@@ -83,7 +83,7 @@ def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, 
     from accelerate import Accelerator
     from accelerate.utils import set_seed
 
-    from ..pipelines.text_to_video import TextToVideoPipeline
+    from ..pipelines.text_to_video import TextToVideoPipeline, default_model_dir
 
     t0 = time.time()
     set_seed(cfg.seed)
@@ -179,8 +179,8 @@ def train(cfg: DecoderTrainConfig, resume: bool = False, progress: bool = True, 
     pipe.save_pretrained(model_dir)
     record = training_record(acc, command, cfg.steps, time.time() - t0, ["procedural shapes"], None)
     record.update(held_out="vidgen.training.shapes.HELD_OUT", phase="VAE decoder with caption input (t2v-decoder)")
-    before = Path(cfg.model) / "training.json" if cfg.model else None
-    if before is not None and before.is_file():
+    before = Path(cfg.model or default_model_dir()) / "training.json"
+    if before.is_file():
         record["continued"] = json.loads(before.read_text())
     (model_dir / "training.json").write_text(json.dumps(record, indent=1))
     log_record(acc, out, {"step": cfg.steps, "saved": str(model_dir)})
