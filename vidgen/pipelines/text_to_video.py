@@ -306,11 +306,9 @@ class TextToVideoPipeline:
         embeddings ``(B, L, D)``, for a VAE whose decoder reads the caption (ShapeVAE ``text_dim``)."""
         b, c, t, h, w = latents.shape
         flat = (latents / self.vae.config.scaling_factor).permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
-        if text is not None and getattr(self.vae.config, "text_dim", 0):
-            images = self.vae.decode(flat.to(self.vae.dtype),
-                                     text_embeds=text.repeat_interleave(t, 0).to(self.vae.dtype)).sample.float()
-        else:
-            images = self.vae.decode(flat.to(self.vae.dtype)).sample.float()
+        reads = text is not None and getattr(self.vae.config, "text_dim", 0)  # other VAEs take no caption
+        caption = {"text_embeds": text.repeat_interleave(t, 0).to(self.vae.dtype)} if reads else {}
+        images = self.vae.decode(flat.to(self.vae.dtype), **caption).sample.float()
         frames = images.reshape(b, t, 3, images.shape[-2], images.shape[-1]).permute(0, 2, 1, 3, 4)
         return ((frames + 1) / 2).clamp(0, 1).cpu()
 

@@ -10,9 +10,10 @@ another shape, :class:`ShapeClips` ``pair``) and a share of clips is decoded fro
 the two latents, with noise, while the target stays the clip. The encoder stays frozen, so the U-Net's
 latents keep their meaning. Clips come from the training combinations only.
 
-The finished model folder ``OUT/model`` is the input model with the new VAE.
+The finished model folder ``OUT/model`` is the input model with the new VAE; a decoder that already
+reads the caption (the shipped model's) is trained on from where it is.
 
-    vidgen train t2v-decoder --model vidgen/weights/t2v --out runs/t2v_decoder      # 4000 steps, --mix 0.8
+    vidgen train t2v-decoder --model MODEL --out runs/t2v_decoder      # 4000 steps, --mix 0.8
 """
 
 from __future__ import annotations
