@@ -52,9 +52,10 @@ def captioned_vae(vae, text_dim: int):
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of frames in [-1, 1]."""
-    mse = float(((a.clamp(-1, 1) - b) / 2).pow(2).mean())
-    return 10 * float(torch.log10(torch.tensor(1 / max(mse, 1e-10))))
+    """PSNR in dB of frames in [-1, 1] (:func:`vidgen.metrics.psnr` with their peak-to-peak range of 2)."""
+    from ..metrics import psnr as psnr_of
+
+    return psnr_of(a.clamp(-1, 1).cpu().numpy(), b.cpu().numpy(), peak=2.0)
 
 
 def pick_frames(clips: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
